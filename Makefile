@@ -1,0 +1,49 @@
+# Two commands on a fresh machine with Python 3.11+ and make: `make run`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STRIPE_PORT ?= 8420
+export FLASK_APP := wsgi
+
+.PHONY: run test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes; dev extras include the test tools and localstripe.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/flask db upgrade
+	@$(BIN)/python scripts/local_stripe.py --port $(STRIPE_PORT) >instance/localstripe.log 2>&1 & echo $$! > instance/localstripe.pid
+	@KEY=$$($(BIN)/flask api-keys create --name "admin-$$(date +%Y%m%d%H%M%S)" --scopes admin | tail -n 1); \
+	  echo; \
+	  echo "  Licensing is starting at http://$(HOST):$(PORT)  (OpenAPI: /v1/openapi.json)"; \
+	  echo "  Admin API key (shown once):  $$KEY"; \
+	  echo "  Try: curl -H \"Authorization: Bearer $$KEY\" http://$(HOST):$(PORT)/v1/editions"; \
+	  echo "  Local Stripe: http://$(HOST):$(STRIPE_PORT) (STRIPE_API_BASE)"; \
+	  echo
+	STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) $(BIN)/gunicorn --bind $(HOST):$(PORT) \
+	  --workers 2 --threads 4 --access-logfile - wsgi:app; \
+	  status=$$?; kill $$(cat instance/localstripe.pid) 2>/dev/null; exit $$status
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) instance .hypothesis

@@ -1,0 +1,46 @@
+"""Licensing: sells Shop licenses, binds them to domains, renews updates, answers the helpdesk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from licensing.settings import Settings
+
+API_TITLE = "Licensing"
+API_VERSION = "1.0.0"
+
+
+def create_app(config: Settings | None = None) -> Flask:
+    """The only place that wires the service; `config` defaults to the environment."""
+    app = Flask(__name__, static_folder=None)
+    instance = Path(app.root_path).parent / "instance"
+    settings = config or Settings.from_env(instance_path=instance)
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_TITLE=API_TITLE,
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    from licensing import cli
+    from licensing.adapters import models  # noqa: F401  (tables for migrations)
+    from licensing.api import init_api
+    from licensing.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    init_api(app)
+    cli.register(app)
+    return app

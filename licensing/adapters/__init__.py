@@ -1,0 +1,1 @@
+"""Adapters between the domain and the outside: database models, queries, payment provider."""

@@ -1,0 +1,157 @@
+"""The tables: catalog, accounts, licenses with their history, and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, event, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from licensing.adapters.types import BigId, UTCDateTime
+from licensing.domain.licenses import Channel, LicenseStatus
+from licensing.domain.money import Money
+from licensing.domain.periods import preferential_until
+from licensing.extensions import db
+
+JSONData = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _one_of(column: str, values: Any) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class Edition(db.Model):
+    """R1: Pro or Premium, with its current list price (D2: orders snapshot it)."""
+
+    __tablename__ = "editions"
+    __table_args__ = (
+        CheckConstraint("price_amount >= 0", name="price_not_negative"),
+        CheckConstraint("length(currency) = 3", name="currency_iso"),
+    )
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    price_amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    priority: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def price(self) -> Money:
+        return Money(self.price_amount, self.currency)
+
+
+class Release(db.Model):
+    """A published version of the Shop system; the newest is current (R10)."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Customer(db.Model):
+    """An account that licenses are registered to (R2)."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Partner(db.Model):
+    """A reseller; it supports the licenses it sold (R3, R9)."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    support_email: Mapped[str] = mapped_column(String(254))
+    support_url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class License(db.Model):
+    """A license for one site (R2), bound to a normalized domain (D3, D4)."""
+
+    __tablename__ = "licenses"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", LicenseStatus), name="status_known"),
+        CheckConstraint(_one_of("channel", Channel), name="channel_known"),
+        CheckConstraint(
+            "(channel = 'partner') = (partner_id IS NOT NULL)", name="partner_iff_partner_channel"
+        ),
+        CheckConstraint("support_until >= purchased_at", name="support_after_purchase"),
+        CheckConstraint("updates_until >= purchased_at", name="updates_after_purchase"),
+        # D4: one live license per domain, enforced by the database on both engines.
+        Index(
+            "uq_licenses_live_domain",
+            "domain",
+            unique=True,
+            sqlite_where=text("status <> 'revoked'"),
+            postgresql_where=text("status <> 'revoked'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    edition_code: Mapped[str] = mapped_column(String(16), ForeignKey("editions.code"))
+    domain: Mapped[str] = mapped_column(String(253))
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("partners.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    purchased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    support_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    updates_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    history: Mapped[list[LicenseEvent]] = relationship(
+        order_by="LicenseEvent.id", lazy="raise", viewonly=True
+    )
+
+    @property
+    def preferential_renewal_until(self) -> datetime:
+        return preferential_until(self.updates_until)
+
+
+class LicenseEvent(db.Model):
+    """Append-only history of a license: what happened, who did it, when (D5)."""
+
+    __tablename__ = "license_events"
+    __table_args__ = (Index("ix_license_events_license_id_id", "license_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    license_id: Mapped[int] = mapped_column(BigId, ForeignKey("licenses.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    data: Mapped[dict[str, Any]] = mapped_column(JSONData)
+
+
+class ApiKey(db.Model):
+    """A caller's credential: only a hash of the secret is kept, never the key itself."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSONData)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+@event.listens_for(LicenseEvent, "before_update")
+@event.listens_for(LicenseEvent, "before_delete")
+def _history_is_append_only(mapper: Any, connection: Any, target: LicenseEvent) -> None:
+    """History is evidence: the ORM refuses to change it (the database refuses too)."""
+    raise PermissionError("license history is append-only")

@@ -1,0 +1,43 @@
+"""The HTTP API: blueprints, authentication, request checks and the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.routing import IntegerConverter
+
+from licensing.api import accounts, catalog, health, licenses
+from licensing.api.auth import SECURITY_SCHEME, authenticate_request
+from licensing.api.problems import ProblemApi
+
+BLUEPRINTS = (health.blp, catalog.blp, accounts.blp, licenses.blp)
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class IdConverter(IntegerConverter):
+    """A resource id in a path: 1 to the largest BIGINT, so no lookup can overflow."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(map, min=1, max=2**63 - 1)
+
+
+def require_json_body() -> None:
+    """A body must be JSON; without this an XML or form body would read as 'missing fields'."""
+    if request.method not in _BODY_METHODS or request.blueprint == "api-docs":
+        return
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    if has_body and not request.is_json:
+        raise UnsupportedMediaType("send the body as application/json")
+
+
+def init_api(app: Flask) -> ProblemApi:
+    app.url_map.converters["id"] = IdConverter
+    api = ProblemApi(app)
+    api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1})
+    api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
+    # Authentication and scopes first, then the body's type, then (in the view) its fields.
+    app.before_request(authenticate_request)
+    app.before_request(require_json_body)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    return api

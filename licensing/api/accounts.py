@@ -1,0 +1,73 @@
+"""Customer and partner routes (R2, R3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from licensing.api.auth import requires
+from licensing.api.fields import Id, Instant, OmitNoneSchema
+from licensing.clock import utcnow
+from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
+from licensing.services import accounts
+
+blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Customers and partners")
+
+
+class CustomerSchema(ma.Schema):
+    id = Id(dump_only=True)
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    created_at = Instant(dump_only=True)
+
+
+class PartnerSchema(OmitNoneSchema):
+    OPTIONAL = ("support_url",)
+
+    id = Id(dump_only=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    support_email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+    support_url = ma.fields.Url(
+        load_default=None, schemes={"http", "https"}, validate=ma.validate.Length(max=2000)
+    )
+
+
+@blp.route("/customers")
+class Customers(MethodView):
+    @requires(CHECKOUT)
+    @blp.arguments(CustomerSchema)
+    @blp.response(201, CustomerSchema)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Open a customer account (one per email address)."""
+        return accounts.create_customer(**body, now=utcnow())
+
+
+@blp.route("/customers/<id:customer_id>")
+class CustomerById(MethodView):
+    @requires(CHECKOUT, HELPDESK, FINANCE)
+    @blp.response(200, CustomerSchema)
+    def get(self, customer_id: int) -> Any:
+        """A customer account."""
+        return accounts.get_customer(customer_id)
+
+
+@blp.route("/partners")
+class Partners(MethodView):
+    @requires(ADMIN)
+    @blp.arguments(PartnerSchema)
+    @blp.response(201, PartnerSchema)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Register a partner (reseller) and how its customers reach its support (R9)."""
+        return accounts.create_partner(**body, now=utcnow())
+
+
+@blp.route("/partners/<id:partner_id>")
+class PartnerById(MethodView):
+    @requires(HELPDESK, "partner:{partner_id}")
+    @blp.response(200, PartnerSchema)
+    def get(self, partner_id: int) -> Any:
+        """A partner and its support contacts."""
+        return accounts.get_partner(partner_id)

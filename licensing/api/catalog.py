@@ -1,0 +1,84 @@
+"""Catalog routes: editions and their prices (R1, D2), published releases (R10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from licensing.api.auth import requires
+from licensing.api.fields import Instant, MoneySchema, PageArgsSchema, StrictInteger, page_schema
+from licensing.clock import utcnow
+from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
+from licensing.domain.money import Money
+from licensing.services import catalog
+
+blp = Blueprint("catalog", __name__, url_prefix="/v1", description="Editions and releases")
+
+ANY_CALLER = (CHECKOUT, HELPDESK, FINANCE, ANY_PARTNER)
+VERSION = ma.validate.Regexp(
+    r"^[0-9]+(\.[0-9]+){0,3}([-+][0-9A-Za-z.-]{1,20})?$",
+    error="a version like 5.2 or 5.2.1 (optionally -rc1)",
+)
+
+
+class EditionSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    price = ma.fields.Nested(MoneySchema, required=True)
+    priority = StrictInteger(
+        required=True, metadata={"description": "R12: a higher priority is served first"}
+    )
+
+
+class EditionUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    price = ma.fields.Nested(MoneySchema, required=True)
+
+
+class ReleaseSchema(ma.Schema):
+    version = ma.fields.String(required=True, validate=[ma.validate.Length(max=32), VERSION])
+    released_at = Instant(required=True)
+
+
+EditionListSchema = page_schema(EditionSchema, "EditionList")
+ReleaseListSchema = page_schema(ReleaseSchema, "ReleaseList")
+
+
+@blp.route("/editions")
+class Editions(MethodView):
+    @requires(*ANY_CALLER)
+    @blp.response(200, EditionListSchema)
+    def get(self) -> dict[str, Any]:
+        """The editions on sale with their current list prices."""
+        return {"items": catalog.list_editions(), "next_cursor": None}
+
+
+@blp.route("/editions/<string:code>")
+class EditionByCode(MethodView):
+    @requires(ADMIN)
+    @blp.arguments(EditionUpdateSchema)
+    @blp.response(200, EditionSchema)
+    def put(self, body: dict[str, Any], code: str) -> Any:
+        """Change an edition's list price (D2: existing orders keep theirs)."""
+        price = Money(**body["price"])
+        return catalog.update_edition(code=code, price=price, name=body.get("name"), now=utcnow())
+
+
+@blp.route("/releases")
+class Releases(MethodView):
+    @requires(*ANY_CALLER)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, ReleaseListSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Published releases, newest (current, R10) first."""
+        return catalog.list_releases(limit=args["limit"], cursor=args["cursor"])
+
+    @requires(ADMIN)
+    @blp.arguments(ReleaseSchema)
+    @blp.response(201, ReleaseSchema)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Publish a release."""
+        return catalog.create_release(**body, now=utcnow())

@@ -1,0 +1,164 @@
+"""License routes: read, import, partner sale, domain rebinding (D5) and shop validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from licensing.api.auth import current_principal, public, requires
+from licensing.api.fields import Id, Instant, OmitNoneSchema, PageArgsSchema, page_schema
+from licensing.clock import utcnow
+from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
+from licensing.domain.licenses import Channel, LicenseStatus
+from licensing.services import licenses, validation
+from licensing.services.licenses import NewLicense
+
+blp = Blueprint("licenses", __name__, url_prefix="/v1", description="Licenses")
+
+READERS = (CHECKOUT, HELPDESK, FINANCE, ANY_PARTNER)
+EDITIONS = ma.validate.OneOf(["pro", "premium"])
+DOMAIN = ma.validate.Length(min=1, max=2000)
+KEY = ma.validate.Length(min=1, max=100)
+
+
+class LicenseEventSchema(ma.Schema):
+    type = ma.fields.String(required=True)
+    actor = ma.fields.String(required=True)
+    at = Instant(required=True)
+    data = ma.fields.Dict(required=True)
+
+
+class LicenseSummarySchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    edition = ma.fields.String(attribute="edition_code", required=True)
+    domain = ma.fields.String(required=True)
+    customer_id = Id(required=True)
+    channel = ma.fields.String(required=True, validate=ma.validate.OneOf(list(Channel)))
+    partner_id = Id(allow_none=True, required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(list(LicenseStatus)))
+    purchased_at = Instant(required=True)
+    support_until = Instant(required=True)
+    updates_until = Instant(required=True)
+    preferential_renewal_until = Instant(required=True)
+
+
+class LicenseSchema(LicenseSummarySchema):
+    history = ma.fields.List(ma.fields.Nested(LicenseEventSchema), required=True)
+
+
+LicenseListSchema = page_schema(LicenseSummarySchema, "LicenseList")
+
+
+class PartnerSaleSchema(ma.Schema):
+    customer_id = Id(required=True)
+    edition = ma.fields.String(required=True, validate=EDITIONS)
+    domain = ma.fields.String(required=True, validate=DOMAIN)
+
+
+class ImportSchema(PartnerSaleSchema):
+    purchased_at = Instant(required=True)
+    updates_until = Instant(load_default=None)
+    channel = ma.fields.Enum(Channel, by_value=True, required=True)
+    partner_id = Id(load_default=None)
+
+
+class DomainSchema(ma.Schema):
+    domain = ma.fields.String(required=True, validate=DOMAIN)
+
+
+class ValidateSchema(ma.Schema):
+    key = ma.fields.String(required=True, validate=KEY)
+    domain = ma.fields.String(required=True, validate=DOMAIN)
+    version = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=32))
+
+
+class ValidationSchema(OmitNoneSchema):
+    OPTIONAL = ("edition", "updates_until", "update_allowed")
+
+    valid = ma.fields.Boolean(required=True)
+    code = ma.fields.String(required=True)
+    edition = ma.fields.String()
+    updates_until = Instant()
+    update_allowed = ma.fields.Boolean(metadata={"description": "D17, when `version` is given"})
+
+
+def _shown(key: str) -> Any:
+    """The license as `GET /v1/licenses/{key}` shows it, within the caller's sight."""
+    principal = current_principal()
+    partner_id = None if principal.is_admin else principal.partner_id
+    return licenses.get_license(key, partner_id=partner_id)
+
+
+@blp.route("/licenses/<string:key>")
+class LicenseByKey(MethodView):
+    @requires(*READERS)
+    @blp.response(200, LicenseSchema)
+    def get(self, key: str) -> Any:
+        """A license with its dates and history; a partner sees only the ones it sold."""
+        return _shown(key)
+
+
+@blp.route("/customers/<id:customer_id>/licenses")
+class CustomerLicenses(MethodView):
+    @requires(*READERS)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, LicenseListSchema)
+    def get(self, args: dict[str, Any], customer_id: int) -> Any:
+        """A customer's licenses, oldest first."""
+        principal = current_principal()
+        partner_id = None if principal.is_admin else principal.partner_id
+        return licenses.list_customer_licenses(customer_id, partner_id=partner_id, **args)
+
+
+@blp.route("/licenses/<string:key>/domain")
+class LicenseDomain(MethodView):
+    @requires(CHECKOUT)
+    @blp.arguments(DomainSchema)
+    @blp.response(200, LicenseSchema)
+    def put(self, body: dict[str, Any], key: str) -> Any:
+        """Move a license to another domain (D5); 409 DOMAIN_TAKEN when a live license has it."""
+        license = licenses.rebind_domain(
+            key=key, domain=body["domain"], actor=current_principal().actor, now=utcnow()
+        )
+        return _shown(license.key)
+
+
+@blp.route("/licenses/import")
+class LicenseImport(MethodView):
+    @requires(ADMIN)
+    @blp.arguments(ImportSchema)
+    @blp.response(201, LicenseSchema)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Bring in a license sold before this service existed, with its real dates."""
+        license = licenses.issue_license(
+            new=NewLicense(**body), source="import", actor=current_principal().actor, now=utcnow()
+        )
+        return _shown(license.key)
+
+
+@blp.route("/partners/<id:partner_id>/licenses")
+class PartnerLicenses(MethodView):
+    @requires("partner:{partner_id}")
+    @blp.arguments(PartnerSaleSchema)
+    @blp.response(201, LicenseSchema)
+    def post(self, body: dict[str, Any], partner_id: int) -> Any:
+        """Record a partner's sale (R3): invoiced to the partner outside Stripe."""
+        now = utcnow()
+        new = NewLicense(**body, channel=Channel.PARTNER, partner_id=partner_id, purchased_at=now)
+        license = licenses.issue_license(
+            new=new, source="partner_sale", actor=current_principal().actor, now=now
+        )
+        return _shown(license.key)
+
+
+@blp.route("/licenses/validate")
+class LicenseValidation(MethodView):
+    @public
+    @blp.arguments(ValidateSchema)
+    @blp.response(200, ValidationSchema)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Called by shop installations: is this key good for this domain (and version)?"""
+        return validation.validate(**body)

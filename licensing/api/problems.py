@@ -1,0 +1,167 @@
+"""RFC 9457 problem+json for every error the service can answer, from one table."""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, json
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from licensing.domain.errors import Conflict, DomainError, Invalid, NotFound, PaymentFailed
+
+PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+# Status of each kind of business error (STYLE.md: one table).
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    PaymentFailed: 402,
+}
+
+# Stable code of each framework error, by HTTP status.
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_FAILED",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    502: "UPSTREAM_UNAVAILABLE",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem document with the service's stable `code`."""
+
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
+    code = ma.fields.String(required=True)
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), required=False
+    )
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: Mapping[str, list[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Build a problem+json response; `errors` maps each invalid field to its messages."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{code.lower().replace('_', '-')}",
+        "title": http.HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = dict(errors)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    response.headers.update(headers or {})
+    return response
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into `{"lines.0.hours": [...]}`."""
+    if isinstance(messages, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_messages(value, name))
+        return flat
+    if isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_body": list(messages)}
+    return {prefix or "_body": [str(messages)]}
+
+
+def _webargs_errors(error: HTTPException) -> dict[str, list[str]]:
+    """webargs reports errors by location (json, query, path); callers know only fields."""
+    messages = (getattr(error, "data", None) or {}).get("messages", {})
+    flat: dict[str, list[str]] = {}
+    for location_messages in messages.values():
+        flat.update(flatten_messages(location_messages))
+    return flat
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = HTTP_CODES.get(status, f"HTTP_{status}")
+    headers = {}
+    data = getattr(error, "data", None) or {}
+    headers.update(data.get("headers") or {})
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="licensing"'
+    if status == 422:
+        errors = _webargs_errors(error)
+        return problem(422, code, "the request has invalid fields", errors=errors, headers=headers)
+    if status == 400 and data.get("messages"):
+        return problem(400, "MALFORMED_JSON", "the request body is not valid JSON", headers=headers)
+    detail = data.get("message") or error.description or http.HTTPStatus(status).phrase
+    return problem(status, data.get("code") or code, detail, headers=headers)
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    status = next(
+        (status for kind, status in DOMAIN_STATUS.items() if isinstance(error, kind)), 400
+    )
+    errors = error.errors if isinstance(error, Invalid) else None
+    return problem(status, error.code, error.detail, errors=errors)
+
+
+def handle_database_unavailable(error: DBAPIError) -> Response:
+    log.error("database unavailable: %s", type(error.orig).__name__)
+    return problem(503, "DATABASE_UNAVAILABLE", "the database cannot be reached; retry later")
+
+
+def handle_unexpected(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    log.exception("unexpected error")
+    return problem(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api with problem+json errors in the answers and in the OpenAPI document."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        self._app.register_error_handler(HTTPException, handle_http_exception)
+        self._app.register_error_handler(DomainError, handle_domain_error)
+        self._app.register_error_handler(OperationalError, handle_database_unavailable)
+        self._app.register_error_handler(Exception, handle_unexpected)
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error (problem+json)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)

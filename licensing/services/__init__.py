@@ -1,0 +1,1 @@
+"""Use cases: keyword-only functions that load, decide through the domain, persist, commit once."""

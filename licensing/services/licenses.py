@@ -1,0 +1,167 @@
+"""Licenses: issuing one (import, partner sale), moving it to another domain (D5), reading it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from licensing.adapters.models import Customer, Edition, License, LicenseEvent, Partner
+from licensing.adapters.pagination import Page, paginate
+from licensing.domain.domains import normalize_domain
+from licensing.domain.errors import Conflict, Invalid, NotFound
+from licensing.domain.license_keys import canonical_license_key, generate_license_key
+from licensing.domain.licenses import LIVE_STATUSES, Channel, LicenseStatus
+from licensing.domain.periods import license_dates
+from licensing.extensions import db
+from licensing.services.accounts import get_customer
+from licensing.services.transactions import commit, flush
+
+LIVE_DOMAIN_INDEX = ("uq_licenses_live_domain", "licenses.domain")
+
+
+@dataclass(frozen=True)
+class NewLicense:
+    """What issuing a license needs; the domain as given (normalized here, D3)."""
+
+    customer_id: int
+    edition: str
+    domain: str
+    channel: Channel
+    purchased_at: datetime
+    partner_id: int | None = None
+    updates_until: datetime | None = None
+
+
+def domain_taken(domain: str) -> Conflict:
+    return Conflict(f"{domain} is held by another live license (D4)", code="DOMAIN_TAKEN")
+
+
+def record_event(
+    license: License, kind: str, *, actor: str, at: datetime, **data: Any
+) -> LicenseEvent:
+    """Append to the license's history (never updated or deleted)."""
+    event = LicenseEvent(license_id=license.id, type=kind, actor=actor, at=at, data=data)
+    db.session.add(event)
+    return event
+
+
+def issue_license(*, new: NewLicense, source: str, actor: str, now: datetime) -> License:
+    """Issue a license for one domain (R2, D4) with the dates of its purchase (R4, R17)."""
+    domain = normalize_domain(new.domain)
+    _check_references(new)
+    if new.purchased_at > now:
+        raise Invalid.field("purchased_at", "a purchase cannot be in the future")
+    if new.updates_until is not None and new.updates_until < new.purchased_at:
+        raise Invalid.field("updates_until", "updates cannot end before the purchase")
+    _ensure_domain_free(domain)
+    dates = license_dates(new.purchased_at, new.updates_until)
+    license = License(
+        key=generate_license_key(),
+        edition_code=new.edition,
+        domain=domain,
+        customer_id=new.customer_id,
+        channel=new.channel.value,
+        partner_id=new.partner_id,
+        status=LicenseStatus.ACTIVE.value,
+        purchased_at=dates.purchased_at,
+        support_until=dates.support_until,
+        updates_until=dates.updates_until,
+        created_at=now,
+    )
+    db.session.add(license)
+    flush(on_conflict={LIVE_DOMAIN_INDEX: domain_taken(domain)})
+    record_event(
+        license,
+        "issued",
+        actor=actor,
+        at=now,
+        source=source,
+        edition=new.edition,
+        channel=new.channel.value,
+        partner_id=new.partner_id,
+        customer_id=new.customer_id,
+    )
+    record_event(license, "domain_bound", actor=actor, at=now, domain=domain)
+    commit(on_conflict={LIVE_DOMAIN_INDEX: domain_taken(domain)})
+    return license
+
+
+def _check_references(new: NewLicense) -> None:
+    """The customer, edition and partner named in the request must exist (422 naming each)."""
+    if db.session.get(Customer, new.customer_id) is None:
+        raise Invalid.field("customer_id", "no such customer", code="CUSTOMER_NOT_FOUND")
+    if db.session.get(Edition, new.edition) is None:
+        raise Invalid.field("edition", "no such edition", code="EDITION_NOT_FOUND")
+    if new.channel is Channel.PARTNER:
+        if new.partner_id is None:
+            raise Invalid.field("partner_id", "a partner sale names its partner")
+        if db.session.get(Partner, new.partner_id) is None:
+            raise Invalid.field("partner_id", "no such partner", code="PARTNER_NOT_FOUND")
+    elif new.partner_id is not None:
+        raise Invalid.field("partner_id", "a direct sale has no partner (R3)")
+
+
+def _ensure_domain_free(domain: str, *, except_license_id: int | None = None) -> None:
+    """D4, the friendly check; the partial unique index is what holds under races."""
+    holder = db.session.execute(
+        select(License.id).where(
+            License.domain == domain, License.status.in_([s.value for s in LIVE_STATUSES])
+        )
+    ).scalar_one_or_none()
+    if holder is not None and holder != except_license_id:
+        raise domain_taken(domain)
+
+
+def rebind_domain(*, key: str, domain: str, actor: str, now: datetime) -> License:
+    """D5: move a live license to another domain; its dates do not change."""
+    domain = normalize_domain(domain)
+    license = _find(key, lock=True)
+    if license.status not in LIVE_STATUSES:
+        raise Conflict(f"license is {license.status}", code="LICENSE_INACTIVE")
+    if license.domain == domain:
+        return license
+    _ensure_domain_free(domain, except_license_id=license.id)
+    previous, license.domain = license.domain, domain
+    record_event(license, "domain_unbound", actor=actor, at=now, domain=previous)
+    record_event(license, "domain_bound", actor=actor, at=now, domain=domain)
+    commit(on_conflict={LIVE_DOMAIN_INDEX: domain_taken(domain)})
+    return license
+
+
+def _find(
+    key: str, *, lock: bool = False, partner_id: int | None = None, with_history: bool = False
+) -> License:
+    """The license a key names; a partner sees only its own (others are not found)."""
+    canonical = canonical_license_key(key)
+    stmt = select(License).where(License.key == canonical)
+    if with_history:
+        stmt = stmt.options(selectinload(License.history))
+    if partner_id is not None:
+        stmt = stmt.where(License.partner_id == partner_id)
+    license = (
+        db.session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
+        if canonical
+        else None
+    )
+    if license is None:
+        raise NotFound("no license with this key", code="LICENSE_NOT_FOUND")
+    return license
+
+
+def get_license(key: str, *, partner_id: int | None = None) -> License:
+    """A license with its history loaded, oldest event first."""
+    return _find(key, partner_id=partner_id, with_history=True)
+
+
+def list_customer_licenses(
+    customer_id: int, *, partner_id: int | None, limit: int, cursor: str | None
+) -> Page[License]:
+    get_customer(customer_id)
+    stmt = select(License).where(License.customer_id == customer_id)
+    if partner_id is not None:
+        stmt = stmt.where(License.partner_id == partner_id)
+    return paginate(stmt, id_column=License.id, limit=limit, cursor=cursor)

@@ -1,0 +1,43 @@
+"""Validation of a license key by a shop installation (contract: `POST /v1/licenses/validate`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from licensing.adapters.models import License, Release
+from licensing.domain.domains import normalize_domain
+from licensing.domain.errors import Invalid
+from licensing.domain.license_keys import canonical_license_key
+from licensing.domain.licenses import LicenseFacts, LicenseStatus, Validation, validate_license
+from licensing.extensions import db
+
+
+def validate(*, key: str, domain: str, version: str | None) -> Validation:
+    """Answer a shop: is this key good for this domain, and may it install `version` (D17)?"""
+    domain = normalize_domain(domain)
+    released_at = None
+    if version is not None:
+        released_at = db.session.execute(
+            select(Release.released_at).where(Release.version == version)
+        ).scalar_one_or_none()
+        if released_at is None:
+            raise Invalid.field("version", "not a published release", code="VERSION_UNKNOWN")
+    canonical = canonical_license_key(key)
+    row = None
+    if canonical is not None:
+        row = db.session.execute(
+            select(
+                License.domain, License.status, License.edition_code, License.updates_until
+            ).where(License.key == canonical)
+        ).one_or_none()
+    facts = (
+        LicenseFacts(
+            domain=row.domain,
+            status=LicenseStatus(row.status),
+            edition=row.edition_code,
+            updates_until=row.updates_until,
+        )
+        if row is not None
+        else None
+    )
+    return validate_license(facts, domain=domain, release_published_at=released_at)

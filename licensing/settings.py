@@ -1,0 +1,68 @@
+"""Settings read once from the environment; production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+
+# Secrets that have a throw-away default in development and none in production.
+_SECRETS = ("DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY")
+
+
+class ConfigurationError(RuntimeError):
+    """The environment cannot run the service; raised by create_app, before serving."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment (the contract's Conventions)."""
+
+    database_url: str
+    stripe_secret_key: str
+    stripe_webhook_secret: str
+    stripe_api_base: str | None
+    secret_key: str
+    validate_rate_limit: str
+    env: str = DEVELOPMENT
+    max_body_bytes: int = 64 * 1024
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == PRODUCTION
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, instance_path: Path | None = None
+    ) -> Settings:
+        """Read the environment; in production every secret must be set explicitly."""
+        environ = os.environ if environ is None else environ
+        env = environ.get("LICENSING_ENV", DEVELOPMENT).strip() or DEVELOPMENT
+        if env not in (DEVELOPMENT, PRODUCTION):
+            raise ConfigurationError(
+                f"LICENSING_ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, not {env!r}"
+            )
+        if env == PRODUCTION:
+            missing = [name for name in _SECRETS if not environ.get(name, "").strip()]
+            if missing:
+                raise ConfigurationError(
+                    "production needs these environment variables set: " + ", ".join(missing)
+                )
+        instance = instance_path or Path.cwd() / "instance"
+        return cls(
+            database_url=environ.get("DATABASE_URL") or f"sqlite:///{instance / 'licensing.db'}",
+            stripe_secret_key=environ.get("STRIPE_SECRET_KEY") or "sk_test_local",
+            stripe_webhook_secret=environ.get("STRIPE_WEBHOOK_SECRET") or "whsec_local",
+            stripe_api_base=environ.get("STRIPE_API_BASE") or None,
+            secret_key=environ.get("SECRET_KEY") or "development-only-secret-key",
+            validate_rate_limit=environ.get("VALIDATE_RATE_LIMIT") or "120/minute",
+            env=env,
+        )
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,29 @@
+"""Run localstripe (a stateful Stripe-compatible server) on 127.0.0.1 only.
+
+localstripe's own command listens on every interface; this service's local parts stay on
+the loopback. Usage: python scripts/local_stripe.py [--port 8420] [--from-scratch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from aiohttp import web
+from localstripe.server import app, store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8420)
+    parser.add_argument("--from-scratch", action="store_true", help="ignore the saved state")
+    args = parser.parse_args()
+    if not args.from_scratch:
+        store.try_load_from_disk()
+    logging.basicConfig(level=logging.INFO)
+    web.run_app(app, host=args.host, port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()

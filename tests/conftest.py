@@ -1,0 +1,174 @@
+"""Test wiring: every API test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set.
+
+Each backend is migrated once per session with the real Alembic migrations; each test then
+starts from that freshly migrated state (SQLite: a copy of the migrated file; PostgreSQL: its
+own schema, truncated after each test and given back the migrated catalog rows).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+from licensing import create_app
+from licensing.extensions import db
+from licensing.settings import Settings
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+BACKENDS = ["sqlite", "postgresql"]
+PG_SKIP_REASON = "PostgreSQL not tested: TEST_DATABASE_URL is not set"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if PG_URL:
+        return f"databases: sqlite and postgresql ({sa.make_url(PG_URL).render_as_string()})"
+    return f"databases: sqlite only. {PG_SKIP_REASON}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    line = (
+        "databases tested: sqlite, postgresql"
+        if PG_URL
+        else f"databases tested: sqlite. {PG_SKIP_REASON}"
+    )
+    terminalreporter.write_line(line, yellow=not PG_URL, green=bool(PG_URL))
+
+
+def settings_for(database_url: str, **changes: Any) -> Settings:
+    base = Settings.from_env({}, instance_path=Path("/nonexistent"))
+    return base.replace(database_url=database_url, **changes)
+
+
+def pg_schema_url(schema: str) -> str:
+    """The test database URL with its search_path set to one schema of this run."""
+    url = sa.make_url(PG_URL)
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+def migrate(database_url: str) -> Flask:
+    app = create_app(settings_for(database_url))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def dispose(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_engine() -> Iterator[sa.Engine]:
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def new_pg_schema(pg_admin_engine: sa.Engine) -> Iterator[Any]:
+    """Make fresh PostgreSQL schemas for this run; all are dropped at the end."""
+    made: list[str] = []
+
+    def make() -> str:
+        schema = f"lic_test_{uuid.uuid4().hex[:12]}"
+        with pg_admin_engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        made.append(schema)
+        return pg_schema_url(schema)
+
+    yield make
+    with pg_admin_engine.connect() as conn:
+        for schema in made:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+RESTORE_EDITIONS = sa.text(
+    "INSERT INTO editions SELECT * FROM json_populate_recordset(NULL::editions, :rows)"
+)
+
+
+class Backend:
+    """A migrated database and the app bound to it, reset to 'just migrated' per test."""
+
+    def __init__(self, name: str, app: Flask, reset: Any) -> None:
+        self.name = name
+        self.app = app
+        self.reset = reset
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        folder = tmp_path_factory.mktemp("sqlite")
+        template, work = folder / "migrated.db", folder / "work.db"
+        dispose(migrate(f"sqlite:///{template}"))
+        shutil.copy(template, work)
+        app = create_app(settings_for(f"sqlite:///{work}"))
+
+        def reset_sqlite() -> None:
+            with app.app_context():
+                db.engine.dispose()
+            shutil.copy(template, work)
+
+        yield Backend("sqlite", app, reset_sqlite)
+        dispose(app)
+        return
+
+    make_schema = request.getfixturevalue("new_pg_schema")
+    url = make_schema()
+    app = migrate(url)
+    with app.app_context():
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        catalog = [
+            dict(row._mapping) for row in db.session.execute(sa.text("SELECT * FROM editions"))
+        ]
+        db.session.rollback()
+
+    def reset_pg() -> None:
+        with app.app_context():
+            db.session.remove()
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                conn.execute(RESTORE_EDITIONS, {"rows": _json(catalog)})
+
+    yield Backend("postgresql", app, reset_pg)
+    dispose(app)
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=lambda value: value.isoformat())
+
+
+@pytest.fixture
+def app(backend: Backend) -> Iterator[Flask]:
+    yield backend.app
+    backend.reset()
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def admin(app: Flask, client: Any) -> Any:
+    from tests.factories import Api, make_key
+
+    return Api(client, make_key(app, "admin"))

@@ -28,7 +28,7 @@ run: $(VENV)/.installed
 	  echo "  Try: curl -H \"Authorization: Bearer $$KEY\" http://$(HOST):$(PORT)/v1/editions"; \
 	  echo "  Local Stripe: http://$(HOST):$(STRIPE_PORT) (STRIPE_API_BASE)"; \
 	  echo
-	STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) $(BIN)/gunicorn --bind $(HOST):$(PORT) \
+	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) $(BIN)/gunicorn --bind $(HOST):$(PORT) \
 	  --workers 2 --threads 4 --access-logfile - wsgi:app; \
 	  status=$$?; kill $$(cat instance/localstripe.pid) 2>/dev/null; exit $$status
 

@@ -6,14 +6,18 @@ from pathlib import Path
 
 from flask import Flask
 
+from licensing.adapters.payments import PaymentGateway, StripeGateway
 from licensing.settings import Settings
 
 API_TITLE = "Licensing"
 API_VERSION = "1.0.0"
 
 
-def create_app(config: Settings | None = None) -> Flask:
-    """The only place that wires the service; `config` defaults to the environment."""
+def create_app(config: Settings | None = None, *, payments: PaymentGateway | None = None) -> Flask:
+    """The only place that wires the service; `config` defaults to the environment.
+
+    `payments` replaces the Stripe gateway (unit tests of the fulfilment rules use a fake).
+    """
     app = Flask(__name__, static_folder=None)
     instance = Path(app.root_path).parent / "instance"
     settings = config or Settings.from_env(instance_path=instance)
@@ -41,6 +45,11 @@ def create_app(config: Settings | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    app.extensions["payments"] = payments or StripeGateway(
+        secret_key=settings.stripe_secret_key,
+        webhook_secret=settings.stripe_webhook_secret,
+        api_base=settings.stripe_api_base,
+    )
     init_api(app)
     cli.register(app)
     return app

@@ -1,14 +1,15 @@
-"""Operator commands: `flask --app wsgi api-keys create|list|revoke`."""
+"""Operator commands: `flask --app wsgi api-keys|orders|idempotency ...`."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from licensing.clock import utcnow
 from licensing.domain.errors import DomainError
 from licensing.services import api_keys as keys
+from licensing.services import idempotency, orders
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
 
@@ -49,5 +50,36 @@ def revoke_api_key(public_id: str) -> None:
     click.echo(f"revoked {key.public_id} ({key.name})")
 
 
+orders_cli = AppGroup("orders", help="Order maintenance.")
+
+
+@orders_cli.command("expire")
+@click.option("--limit", default=100, show_default=True, help="Orders per batch.")
+def expire_orders(limit: int) -> None:
+    """D8: cancel the PaymentIntents of orders unpaid after 24 hours and mark them expired.
+
+    Safe to run on several machines at once (rows are taken with SKIP LOCKED).
+    """
+    total = 0
+    while True:
+        expired = orders.expire_orders(
+            gateway=current_app.extensions["payments"], now=utcnow(), limit=limit
+        )
+        total += len(expired)
+        if len(expired) < limit:
+            break
+    click.echo(f"expired {total} order(s)")
+
+
+idempotency_cli = AppGroup("idempotency", help="Idempotency key maintenance.")
+
+
+@idempotency_cli.command("purge")
+def purge_idempotency_keys() -> None:
+    """Forget Idempotency-Keys older than 48 hours (the contract keeps them at least 24)."""
+    click.echo(f"purged {idempotency.purge(now=utcnow())} key(s)")
+
+
 def register(app: Flask) -> None:
-    app.cli.add_command(api_keys_cli)
+    for group in (api_keys_cli, orders_cli, idempotency_cli):
+        app.cli.add_command(group)

@@ -172,3 +172,22 @@ def admin(app: Flask, client: Any) -> Any:
     from tests.factories import Api, make_key
 
     return Api(client, make_key(app, "admin"))
+
+
+@pytest.fixture
+def gateway(app: Flask) -> Iterator[Any]:
+    """The app's payment gateway replaced by an in-memory fake for one test."""
+    from tests.fakes import FakeGateway
+
+    real = app.extensions["payments"]
+    fake = FakeGateway()
+    app.extensions["payments"] = fake
+    yield fake
+    app.extensions["payments"] = real
+
+
+@pytest.fixture
+def checkout(app: Flask, client: Any) -> Any:
+    from tests.factories import Api, make_key
+
+    return Api(client, make_key(app, "checkout"))

@@ -5,13 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, event, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licensing.adapters.types import BigId, UTCDateTime
 from licensing.domain.licenses import Channel, LicenseStatus
 from licensing.domain.money import Money
+from licensing.domain.orders import (
+    DisputeOutcome,
+    OrderKind,
+    OrderStatus,
+    PaymentFacts,
+)
 from licensing.domain.periods import preferential_until
 from licensing.extensions import db
 
@@ -64,6 +80,7 @@ class Customer(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class Partner(db.Model):
@@ -122,18 +139,23 @@ class License(db.Model):
         return preferential_until(self.updates_until)
 
 
-class LicenseEvent(db.Model):
-    """Append-only history of a license: what happened, who did it, when (D5)."""
-
-    __tablename__ = "license_events"
-    __table_args__ = (Index("ix_license_events_license_id_id", "license_id", "id"),)
+class HistoryRow:
+    """An append-only history entry: what happened, who did it (API key, Stripe event), when."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    license_id: Mapped[int] = mapped_column(BigId, ForeignKey("licenses.id"))
     type: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     data: Mapped[dict[str, Any]] = mapped_column(JSONData)
+
+
+class LicenseEvent(HistoryRow, db.Model):
+    """A license's history: issue, bindings and unbindings (D5), status changes."""
+
+    __tablename__ = "license_events"
+    __table_args__ = (Index("ix_license_events_license_id_id", "license_id", "id"),)
+
+    license_id: Mapped[int] = mapped_column(BigId, ForeignKey("licenses.id"))
 
 
 class ApiKey(db.Model):
@@ -150,8 +172,119 @@ class ApiKey(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-@event.listens_for(LicenseEvent, "before_update")
-@event.listens_for(LicenseEvent, "before_delete")
-def _history_is_append_only(mapper: Any, connection: Any, target: LicenseEvent) -> None:
+class Order(db.Model):
+    """A purchase (or, later, a renewal or paid work) and its payment through Stripe (D7, D8).
+
+    The status is derived from the payment facts (`domain.orders.order_status`) and stored
+    for queries; the facts are what events change.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", OrderKind), name="kind_known"),
+        CheckConstraint(_one_of("status", OrderStatus), name="status_known"),
+        CheckConstraint(
+            _one_of("dispute", DisputeOutcome) + " OR dispute IS NULL", name="dispute_known"
+        ),
+        CheckConstraint("price_amount >= 0", name="price_not_negative"),
+        CheckConstraint("list_price_amount >= 0", name="list_price_not_negative"),
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        Index("ix_orders_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
+    edition_code: Mapped[str] = mapped_column(String(16), ForeignKey("editions.code"))
+    domain: Mapped[str | None] = mapped_column(String(253))
+    license_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("licenses.id"), index=True)
+    # D2: the price is a snapshot; later list price changes never touch it.
+    price_amount: Mapped[int]
+    list_price_amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(120))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    client_secret: Mapped[str | None] = mapped_column(String(255))
+    charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure_message: Mapped[str | None] = mapped_column(String(500))
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refund_reason: Mapped[str | None] = mapped_column(String(40))
+    dispute: Mapped[str | None] = mapped_column(String(8))
+
+    license: Mapped[License | None] = relationship(foreign_keys=[license_id], lazy="raise")
+    history: Mapped[list[OrderEvent]] = relationship(
+        order_by="OrderEvent.id", lazy="raise", viewonly=True
+    )
+
+    @property
+    def facts(self) -> PaymentFacts:
+        return PaymentFacts(
+            paid_at=self.paid_at,
+            failed_at=self.failed_at,
+            expired_at=self.expired_at,
+            refunded_at=self.refunded_at,
+            dispute=DisputeOutcome(self.dispute) if self.dispute else None,
+        )
+
+    @property
+    def price(self) -> Money:
+        return Money(self.price_amount, self.currency)
+
+    @property
+    def license_key(self) -> str | None:
+        return self.license.key if self.license is not None else None
+
+    @property
+    def payment(self) -> dict[str, str | None]:
+        return {
+            "provider": "stripe",
+            "payment_intent_id": self.payment_intent_id,
+            "client_secret": self.client_secret,
+        }
+
+
+class OrderEvent(HistoryRow, db.Model):
+    """An order's history, with the Stripe event or API key behind each change."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_order_id_id", "order_id", "id"),)
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id"))
+
+
+class StripeEvent(db.Model):
+    """Each Stripe event id, recorded once in the transaction that applies it (D7)."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IdempotencyKey(db.Model):
+    """A creating request's Idempotency-Key and the answer it got, replayed on a retry."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(BigId, ForeignKey("api_keys.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+@event.listens_for(HistoryRow, "before_update", propagate=True)
+@event.listens_for(HistoryRow, "before_delete", propagate=True)
+def _history_is_append_only(mapper: Any, connection: Any, target: Any) -> None:
     """History is evidence: the ORM refuses to change it (the database refuses too)."""
-    raise PermissionError("license history is append-only")
+    raise PermissionError(f"{type(target).__tablename__} is append-only")

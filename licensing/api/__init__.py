@@ -6,11 +6,11 @@ from flask import Flask, request
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
-from licensing.api import accounts, catalog, health, licenses
+from licensing.api import accounts, catalog, checkout, health, licenses
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
 from licensing.api.problems import ProblemApi
 
-BLUEPRINTS = (health.blp, catalog.blp, accounts.blp, licenses.blp)
+BLUEPRINTS = (health.blp, catalog.blp, accounts.blp, licenses.blp, checkout.blp)
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from licensing.api.auth import requires
 from licensing.api.fields import Id, Instant, OmitNoneSchema
+from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
 from licensing.services import accounts
@@ -38,6 +39,7 @@ class PartnerSchema(OmitNoneSchema):
 @blp.route("/customers")
 class Customers(MethodView):
     @requires(CHECKOUT)
+    @idempotent
     @blp.arguments(CustomerSchema)
     @blp.response(201, CustomerSchema)
     def post(self, body: dict[str, Any]) -> Any:
@@ -57,6 +59,7 @@ class CustomerById(MethodView):
 @blp.route("/partners")
 class Partners(MethodView):
     @requires(ADMIN)
+    @idempotent
     @blp.arguments(PartnerSchema)
     @blp.response(201, PartnerSchema)
     def post(self, body: dict[str, Any]) -> Any:

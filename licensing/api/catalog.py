@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from licensing.api.auth import requires
 from licensing.api.fields import Instant, MoneySchema, PageArgsSchema, StrictInteger, page_schema
+from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.money import Money
@@ -77,6 +78,7 @@ class Releases(MethodView):
         return catalog.list_releases(limit=args["limit"], cursor=args["cursor"])
 
     @requires(ADMIN)
+    @idempotent
     @blp.arguments(ReleaseSchema)
     @blp.response(201, ReleaseSchema)
     def post(self, body: dict[str, Any]) -> Any:

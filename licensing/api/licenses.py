@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.fields import Id, Instant, OmitNoneSchema, PageArgsSchema, page_schema
+from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.licenses import Channel, LicenseStatus
@@ -129,6 +130,7 @@ class LicenseDomain(MethodView):
 @blp.route("/licenses/import")
 class LicenseImport(MethodView):
     @requires(ADMIN)
+    @idempotent
     @blp.arguments(ImportSchema)
     @blp.response(201, LicenseSchema)
     def post(self, body: dict[str, Any]) -> Any:
@@ -142,6 +144,7 @@ class LicenseImport(MethodView):
 @blp.route("/partners/<id:partner_id>/licenses")
 class PartnerLicenses(MethodView):
     @requires("partner:{partner_id}")
+    @idempotent
     @blp.arguments(PartnerSaleSchema)
     @blp.response(201, LicenseSchema)
     def post(self, body: dict[str, Any], partner_id: int) -> Any:

@@ -14,7 +14,15 @@ from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from licensing.domain.errors import Conflict, DomainError, Invalid, NotFound, PaymentFailed
+from licensing.domain.errors import (
+    BadSignature,
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    PaymentFailed,
+    UpstreamUnavailable,
+)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -26,6 +34,8 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     PaymentFailed: 402,
+    BadSignature: 400,
+    UpstreamUnavailable: 502,
 }
 
 # Stable code of each framework error, by HTTP status.

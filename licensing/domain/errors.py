@@ -54,3 +54,15 @@ class Invalid(DomainError):
     def field(cls, field: str, message: str, *, code: str | None = None) -> Invalid:
         """An error about one field, with the message as the detail too."""
         return cls(message, errors={field: [message]}, code=code)
+
+
+class UpstreamUnavailable(DomainError):
+    """A provider we depend on (Stripe) did not answer; nothing was written, retry later."""
+
+    code = "PAYMENT_PROVIDER_UNAVAILABLE"
+
+
+class BadSignature(DomainError):
+    """A webhook whose signature does not prove it came from the provider."""
+
+    code = "SIGNATURE_INVALID"

@@ -41,23 +41,32 @@ def domain_taken(domain: str) -> Conflict:
 
 
 def record_event(
-    license: License, kind: str, *, actor: str, at: datetime, **data: Any
+    license: License, event_type: str, /, *, actor: str, at: datetime, **data: Any
 ) -> LicenseEvent:
     """Append to the license's history (never updated or deleted)."""
-    event = LicenseEvent(license_id=license.id, type=kind, actor=actor, at=at, data=data)
+    event = LicenseEvent(license_id=license.id, type=event_type, actor=actor, at=at, data=data)
     db.session.add(event)
     return event
 
 
 def issue_license(*, new: NewLicense, source: str, actor: str, now: datetime) -> License:
     """Issue a license for one domain (R2, D4) with the dates of its purchase (R4, R17)."""
+    license = add_license(new=new, source=source, actor=actor, now=now)
+    commit(on_conflict={LIVE_DOMAIN_INDEX: domain_taken(license.domain)})
+    return license
+
+
+def add_license(
+    *, new: NewLicense, source: str, actor: str, now: datetime, **provenance: Any
+) -> License:
+    """The license row and its first history, in the caller's transaction (not committed)."""
     domain = normalize_domain(new.domain)
     _check_references(new)
     if new.purchased_at > now:
         raise Invalid.field("purchased_at", "a purchase cannot be in the future")
     if new.updates_until is not None and new.updates_until < new.purchased_at:
         raise Invalid.field("updates_until", "updates cannot end before the purchase")
-    _ensure_domain_free(domain)
+    ensure_domain_free(domain)
     dates = license_dates(new.purchased_at, new.updates_until)
     license = License(
         key=generate_license_key(),
@@ -84,9 +93,9 @@ def issue_license(*, new: NewLicense, source: str, actor: str, now: datetime) ->
         channel=new.channel.value,
         partner_id=new.partner_id,
         customer_id=new.customer_id,
+        **provenance,
     )
     record_event(license, "domain_bound", actor=actor, at=now, domain=domain)
-    commit(on_conflict={LIVE_DOMAIN_INDEX: domain_taken(domain)})
     return license
 
 
@@ -105,13 +114,22 @@ def _check_references(new: NewLicense) -> None:
         raise Invalid.field("partner_id", "a direct sale has no partner (R3)")
 
 
-def _ensure_domain_free(domain: str, *, except_license_id: int | None = None) -> None:
-    """D4, the friendly check; the partial unique index is what holds under races."""
-    holder = db.session.execute(
+def _live_holder(domain: str) -> int | None:
+    """The id of the live license bound to `domain` (D4: there is at most one)."""
+    return db.session.execute(
         select(License.id).where(
             License.domain == domain, License.status.in_([s.value for s in LIVE_STATUSES])
         )
     ).scalar_one_or_none()
+
+
+def domain_is_free(domain: str) -> bool:
+    return _live_holder(domain) is None
+
+
+def ensure_domain_free(domain: str, *, except_license_id: int | None = None) -> None:
+    """D4, the friendly check; the partial unique index is what holds under races."""
+    holder = _live_holder(domain)
     if holder is not None and holder != except_license_id:
         raise domain_taken(domain)
 
@@ -124,7 +142,7 @@ def rebind_domain(*, key: str, domain: str, actor: str, now: datetime) -> Licens
         raise Conflict(f"license is {license.status}", code="LICENSE_INACTIVE")
     if license.domain == domain:
         return license
-    _ensure_domain_free(domain, except_license_id=license.id)
+    ensure_domain_free(domain, except_license_id=license.id)
     previous, license.domain = license.domain, domain
     record_event(license, "domain_unbound", actor=actor, at=now, domain=previous)
     record_event(license, "domain_bound", actor=actor, at=now, domain=domain)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import func, select
 
-from licensing.adapters.models import License
+from licensing.adapters.models import License, LicenseEvent, Order, OrderEvent
+from licensing.clock import utcnow
 from licensing.extensions import db
-from licensing.services import licenses
+from licensing.services import licenses, orders
 from tests.factories import Api, import_license, make_key, new_customer
+from tests.fakes import FakeGateway, intent, signed, stripe_event
+
+T = TypeVar("T")
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
@@ -25,7 +32,7 @@ def test_d4_twenty_concurrent_binds_of_one_domain_exactly_one_wins(
 ) -> None:
     """With the Python pre-check switched off, the partial unique index alone still holds."""
     if not friendly_check:
-        monkeypatch.setattr(licenses, "_ensure_domain_free", lambda *a, **k: None)
+        monkeypatch.setattr(licenses, "ensure_domain_free", lambda *a, **k: None)
     customer = new_customer(admin)
     keys = [import_license(admin, customer_id=customer["id"])["key"] for _ in range(CONTENDERS)]
     checkout_key = make_key(app, "checkout")
@@ -49,3 +56,98 @@ def test_d4_twenty_concurrent_binds_of_one_domain_exactly_one_wins(
             )
         ).scalar_one()
     assert live == 1
+
+
+def _concurrently(count: int, action: Callable[[int], T]) -> list[T]:
+    start = threading.Barrier(count)
+
+    def run(n: int) -> T:
+        start.wait()
+        return action(n)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def test_d7_one_success_event_delivered_ten_times_at_once_issues_one_license(
+    app: Flask, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    customer = new_customer(admin)
+    body = {
+        "kind": "purchase",
+        "customer_id": customer["id"],
+        "edition": "pro",
+        "domain": "once.example.com",
+    }
+    order = checkout.post("/v1/orders", json=body).get_json()
+    pi = order["payment"]["payment_intent_id"]
+    payload, headers = signed(stripe_event("payment_intent.succeeded", intent(pi, charge="ch_1")))
+
+    def deliver(_: int) -> tuple[int, str]:
+        response = app.test_client().post("/v1/stripe/webhook", data=payload, headers=headers)
+        return response.status_code, response.get_json().get("outcome")
+
+    outcomes = _concurrently(10, deliver)
+    assert sorted(outcomes) == [(200, "applied")] + [(200, "duplicate")] * 9
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(License)).scalar_one() == 1
+        issued = select(func.count()).where(LicenseEvent.type == "issued")
+        assert db.session.execute(issued).scalar_one() == 1
+        paid = select(func.count()).where(OrderEvent.type == "paid")
+        assert db.session.execute(paid).scalar_one() == 1
+
+
+def test_ten_concurrent_identical_orders_with_one_key_create_one_order(
+    app: Flask, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    customer = new_customer(admin)
+    body = {
+        "kind": "purchase",
+        "customer_id": customer["id"],
+        "edition": "pro",
+        "domain": "one.example.com",
+    }
+
+    def order(_: int) -> tuple[int, bytes]:
+        api = Api(app.test_client(), checkout.key)
+        response = api.post("/v1/orders", json=body, headers={"Idempotency-Key": "same"})
+        return response.status_code, response.get_data()
+
+    answers = _concurrently(10, order)
+    assert {status for status, _ in answers} == {201}
+    assert len({body for _, body in answers}) == 1  # every caller got the same order
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == 1
+    assert len(gateway.intents) == 1
+
+
+def test_d8_expiry_run_on_two_machines_at_once_cancels_each_order_once(
+    app: Flask, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    customer = new_customer(admin)
+    with time_machine.travel("2026-11-01T00:00:00Z", tick=False):
+        for n in range(30):
+            body = {
+                "kind": "purchase",
+                "customer_id": customer["id"],
+                "edition": "pro",
+                "domain": f"e{n}.example.com",
+            }
+            checkout.post("/v1/orders", json=body)
+    cancels: list[str] = []
+    real_cancel = gateway.cancel_payment_intent
+
+    def counting_cancel(intent_id: str) -> bool:
+        cancels.append(intent_id)
+        return real_cancel(intent_id)
+
+    gateway.cancel_payment_intent = counting_cancel  # type: ignore[method-assign]
+
+    def expire(_: int) -> list[int]:
+        with app.app_context():
+            return orders.expire_orders(gateway=gateway, now=utcnow(), limit=7)
+
+    runs = [_concurrently(2, expire) for _ in range(5)]
+    expired = [order_id for run in runs for batch in run for order_id in batch]
+    assert len(expired) == len(set(expired)) == 30
+    assert sorted(cancels) == sorted(set(cancels)) and len(cancels) == 30

@@ -1,0 +1,94 @@
+"""Orders and payments (D7, D8, D9): an order's status follows from what the payment did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from licensing.domain.licenses import LicenseStatus
+
+PAYABLE_FOR = timedelta(hours=24)  # D8
+
+
+class OrderKind(StrEnum):
+    PURCHASE = "purchase"
+    RENEWAL = "renewal"
+    WORK = "work"
+
+
+class OrderStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+
+
+class DisputeOutcome(StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class RefundReason(StrEnum):
+    """Why the service itself gave the money back (the order says so)."""
+
+    DOMAIN_TAKEN = "domain_taken"
+    ORDER_EXPIRED = "order_expired"
+
+
+def expires_at(created_at: datetime) -> datetime:
+    """D8: an order stays payable for 24 hours from its creation."""
+    return created_at + PAYABLE_FOR
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    """What Stripe told us about an order's payment, each fact kept once it is known.
+
+    Events may come twice or out of order; recording facts rather than moving a state
+    machine makes the end state the same whatever the order of arrival (D7).
+    """
+
+    paid_at: datetime | None = None
+    failed_at: datetime | None = None
+    expired_at: datetime | None = None
+    refunded_at: datetime | None = None
+    dispute: DisputeOutcome | None = None
+
+
+def order_status(facts: PaymentFacts) -> OrderStatus:
+    """D7 to D9: refunded outranks disputed, then paid; a later success beats a failure."""
+    if facts.refunded_at is not None:
+        return OrderStatus.REFUNDED
+    if facts.dispute in (DisputeOutcome.OPEN, DisputeOutcome.LOST):
+        return OrderStatus.DISPUTED
+    if facts.paid_at is not None:
+        return OrderStatus.PAID
+    if facts.expired_at is not None:
+        return OrderStatus.EXPIRED
+    if facts.failed_at is not None:
+        return OrderStatus.FAILED
+    return OrderStatus.AWAITING_PAYMENT
+
+
+def license_status(facts: PaymentFacts) -> LicenseStatus:
+    """D9: a full refund or a lost dispute revokes; an open dispute suspends; else active."""
+    if facts.refunded_at is not None or facts.dispute is DisputeOutcome.LOST:
+        return LicenseStatus.REVOKED
+    if facts.dispute is DisputeOutcome.OPEN:
+        return LicenseStatus.SUSPENDED
+    return LicenseStatus.ACTIVE
+
+
+def refund_instead_of_issue(
+    *, paid_at: datetime, order_expires_at: datetime, expired: bool, domain_free: bool
+) -> RefundReason | None:
+    """D8, D4: a payment for an expired order, or for a domain taken meanwhile, goes back."""
+    if expired or paid_at > order_expires_at:
+        return RefundReason.ORDER_EXPIRED
+    if not domain_free:
+        return RefundReason.DOMAIN_TAKEN
+    return None

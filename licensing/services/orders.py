@@ -1,0 +1,145 @@
+"""Orders: creating a purchase with its PaymentIntent (D7, D2), reading one, expiring (D8)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from licensing.adapters.models import Customer, Edition, Order, OrderEvent
+from licensing.adapters.payments import PaymentGateway
+from licensing.domain.domains import normalize_domain
+from licensing.domain.errors import Invalid, NotFound
+from licensing.domain.orders import OrderKind, OrderStatus, expires_at, order_status
+from licensing.extensions import db
+from licensing.services.licenses import ensure_domain_free
+from licensing.services.transactions import commit, flush
+
+
+def record_order_event(
+    order: Order, event_type: str, /, *, actor: str, at: datetime, **data: Any
+) -> OrderEvent:
+    """Append to the order's history (never updated or deleted)."""
+    event = OrderEvent(order_id=order.id, type=event_type, actor=actor, at=at, data=data)
+    db.session.add(event)
+    return event
+
+
+def refresh_status(order: Order, *, actor: str, at: datetime) -> None:
+    """Store the status the payment facts imply (D7 to D9), with history when it changes."""
+    status = order_status(order.facts).value
+    if status != order.status:
+        record_order_event(
+            order, "status_changed", actor=actor, at=at, old=order.status, new=status
+        )
+        order.status = status
+
+
+def create_purchase_order(
+    *,
+    customer_id: int,
+    edition: str,
+    domain: str,
+    gateway: PaymentGateway,
+    actor: str,
+    now: datetime,
+) -> Order:
+    """D7: an order for a new license and a PaymentIntent for its price, locked now (D2, D8).
+
+    The PaymentIntent is created before the commit with an idempotency key derived from the
+    order, so a Stripe failure leaves no order (502) and a retried call no second intent.
+    """
+    domain = normalize_domain(domain)
+    customer = db.session.get(Customer, customer_id)
+    if customer is None:
+        raise Invalid.field("customer_id", "no such customer", code="CUSTOMER_NOT_FOUND")
+    catalog = db.session.get(Edition, edition)
+    if catalog is None:
+        raise Invalid.field("edition", "no such edition", code="EDITION_NOT_FOUND")
+    ensure_domain_free(domain)
+    order = Order(
+        kind=OrderKind.PURCHASE.value,
+        status=OrderStatus.AWAITING_PAYMENT.value,
+        customer_id=customer.id,
+        edition_code=catalog.code,
+        domain=domain,
+        price_amount=catalog.price_amount,
+        list_price_amount=catalog.price_amount,
+        currency=catalog.currency,
+        created_at=now,
+        expires_at=expires_at(now),
+        created_by=actor,
+    )
+    db.session.add(order)
+    flush()
+    _attach_payment_intent(order, customer, gateway)
+    record_order_event(
+        order,
+        "created",
+        actor=actor,
+        at=now,
+        kind=order.kind,
+        price=order.price_amount,
+        currency=order.currency,
+        domain=domain,
+        edition=order.edition_code,
+        payment_intent_id=order.payment_intent_id,
+    )
+    commit()
+    return order
+
+
+def _attach_payment_intent(order: Order, customer: Customer, gateway: PaymentGateway) -> None:
+    if customer.stripe_customer_id is None:
+        customer.stripe_customer_id = gateway.create_customer(
+            email=customer.email, name=customer.name, idempotency_key=f"customer-{customer.id}"
+        )
+    intent = gateway.create_payment_intent(
+        amount=order.price_amount,
+        currency=order.currency,
+        customer=customer.stripe_customer_id,
+        metadata={"order_id": str(order.id), "kind": order.kind},
+        idempotency_key=f"order-{order.id}-payment-intent",
+    )
+    order.payment_intent_id = intent.id
+    order.client_secret = intent.client_secret
+
+
+def get_order(order_id: int) -> Order:
+    """An order with its history, oldest event first."""
+    order = db.session.execute(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.history), selectinload(Order.license))
+    ).scalar_one_or_none()
+    if order is None:
+        raise NotFound(f"no order {order_id}", code="ORDER_NOT_FOUND")
+    return order
+
+
+def expire_orders(*, gateway: PaymentGateway, now: datetime, limit: int = 100) -> list[int]:
+    """D8: cancel the PaymentIntents of unpaid orders past their 24 hours and mark them expired.
+
+    Rows are locked with SKIP LOCKED (PostgreSQL), so several machines can run this at once
+    without cancelling an order twice. An intent Stripe will not cancel (it succeeded or is
+    processing) is left alone: its webhook decides, and a late payment is refunded (D8).
+    """
+    due = db.session.execute(
+        select(Order)
+        .where(Order.status == OrderStatus.AWAITING_PAYMENT.value, Order.expires_at < now)
+        .order_by(Order.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).scalars()
+    expired = []
+    for order in due:
+        if order.payment_intent_id and not gateway.cancel_payment_intent(order.payment_intent_id):
+            continue
+        order.expired_at = now
+        record_order_event(order, "expired", actor="system:orders-expire", at=now)
+        refresh_status(order, actor="system:orders-expire", at=now)
+        expired.append(order.id)
+    commit()
+    return expired

@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STRIPE_PORT ?= 8420
+STRIPE_WEBHOOK_SECRET ?= whsec_local
 export FLASK_APP := wsgi
 
 .PHONY: run test lint format clean
@@ -20,7 +21,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
-	@$(BIN)/python scripts/local_stripe.py --port $(STRIPE_PORT) >instance/localstripe.log 2>&1 & echo $$! > instance/localstripe.pid
+	@$(BIN)/python scripts/local_stripe.py --port $(STRIPE_PORT) \
+	  --webhook-url http://$(HOST):$(PORT)/v1/stripe/webhook --webhook-secret $(STRIPE_WEBHOOK_SECRET) \
+	  >instance/localstripe.log 2>&1 & echo $$! > instance/localstripe.pid
 	@KEY=$$($(BIN)/flask api-keys create --name "admin-$$(date +%Y%m%d%H%M%S)" --scopes admin | tail -n 1); \
 	  echo; \
 	  echo "  Licensing is starting at http://$(HOST):$(PORT)  (OpenAPI: /v1/openapi.json)"; \
@@ -28,7 +31,8 @@ run: $(VENV)/.installed
 	  echo "  Try: curl -H \"Authorization: Bearer $$KEY\" http://$(HOST):$(PORT)/v1/editions"; \
 	  echo "  Local Stripe: http://$(HOST):$(STRIPE_PORT) (STRIPE_API_BASE)"; \
 	  echo
-	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) $(BIN)/gunicorn --bind $(HOST):$(PORT) \
+	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) STRIPE_WEBHOOK_SECRET=$(STRIPE_WEBHOOK_SECRET) \
+	  $(BIN)/gunicorn --bind $(HOST):$(PORT) \
 	  --workers 2 --threads 4 --access-logfile - wsgi:app; \
 	  status=$$?; kill $$(cat instance/localstripe.pid) 2>/dev/null; exit $$status
 

@@ -2,6 +2,8 @@
 
 localstripe's own command listens on every interface; this service's local parts stay on
 the loopback. Usage: python scripts/local_stripe.py [--port 8420] [--from-scratch]
+                                     [--webhook-url URL --webhook-secret SECRET]
+With a webhook URL, localstripe delivers its events there, signed with the secret.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 
 from aiohttp import web
 from localstripe.server import app, store
+from localstripe.webhooks import register_webhook
 
 
 def main() -> None:
@@ -18,9 +21,13 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8420)
     parser.add_argument("--from-scratch", action="store_true", help="ignore the saved state")
+    parser.add_argument("--webhook-url", help="where to deliver events (the service's webhook)")
+    parser.add_argument("--webhook-secret", default="whsec_local", help="the endpoint secret")
     args = parser.parse_args()
     if not args.from_scratch:
         store.try_load_from_disk()
+    if args.webhook_url:
+        register_webhook("licensing", args.webhook_url, args.webhook_secret, None)
     logging.basicConfig(level=logging.INFO)
     web.run_app(app, host=args.host, port=args.port, print=None)
 

@@ -9,6 +9,7 @@ import marshmallow as ma
 
 from licensing.adapters.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from licensing.domain.money import CURRENCY
+from licensing.domain.periods import rfc3339
 
 
 class Instant(ma.fields.AwareDateTime):
@@ -18,10 +19,7 @@ class Instant(ma.fields.AwareDateTime):
         super().__init__(format="iso", **kwargs)
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any):
-        if value is None:
-            return None
-        text = value.astimezone(UTC).replace(tzinfo=None).isoformat()
-        return f"{text}Z"
+        return None if value is None else rfc3339(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str):

@@ -85,3 +85,9 @@ def license_dates(purchased_at: datetime, updates_until: datetime | None = None)
 def holds(until: datetime, at: datetime) -> bool:
     """D14: a right whose `*_until` is `until` holds at `at` iff at <= until (inclusive)."""
     return ensure_utc(at) <= ensure_utc(until)
+
+
+def rfc3339(instant: datetime) -> str:
+    """An instant as the contract writes it: UTC with `Z` (`2026-11-24T10:00:00Z`)."""
+    text = ensure_utc(instant).replace(tzinfo=None).isoformat()
+    return f"{text}Z"

@@ -19,6 +19,7 @@ from licensing.domain.orders import (
     license_status,
     refund_instead_of_issue,
 )
+from licensing.domain.periods import rfc3339
 from licensing.extensions import db
 from licensing.services.licenses import NewLicense, add_license, domain_is_free, record_event
 from licensing.services.orders import record_order_event, refresh_status
@@ -90,7 +91,7 @@ def _on_succeeded(
         order.paid_at = event.created
         order.charge_id = _charge_of(event.object)
         record_order_event(
-            order, "paid", actor=_actor(event), at=now, paid_at=event.created.isoformat()
+            order, "paid", actor=_actor(event), at=now, paid_at=rfc3339(event.created)
         )
     if order.kind == OrderKind.PURCHASE.value and order.license_id is None:
         _fulfil_purchase(order, event, gateway, now)

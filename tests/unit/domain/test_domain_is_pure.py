@@ -58,3 +58,14 @@ def test_purity_checks_catch_what_they_look_for() -> None:
     tree = ast.parse("import flask_smorest\nfrom sqlalchemy.orm import Session\nx = dt.now()")
     assert sorted(filter(is_forbidden, imported_roots(tree))) == ["flask_smorest", "sqlalchemy"]
     assert any(isinstance(n, ast.Attribute) and n.attr in CLOCK_READS for n in ast.walk(tree))
+
+
+def test_only_the_payment_adapter_imports_stripe() -> None:
+    """STYLE: StripeGateway is the one place that talks to Stripe."""
+    package = DOMAIN_DIR.parent
+    importers = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "stripe" in imported_roots(ast.parse(path.read_text(), filename=str(path)))
+    }
+    assert importers == {"adapters/payments.py"}

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from licensing.adapters.payments import PaymentGateway, StripeGateway
+from licensing.adapters.types import enforce_sqlite_foreign_keys
 from licensing.settings import Settings
 
 API_TITLE = "Licensing"
@@ -44,6 +45,8 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     from licensing.extensions import db, migrate
 
     db.init_app(app)
+    with app.app_context():
+        enforce_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     app.extensions["payments"] = payments or StripeGateway(
         secret_key=settings.stripe_secret_key,

@@ -29,6 +29,7 @@ from licensing.domain.orders import (
     PaymentFacts,
 )
 from licensing.domain.periods import preferential_until
+from licensing.domain.renewals import RenewalRate
 from licensing.extensions import db
 
 JSONData = JSON().with_variant(JSONB(), "postgresql")
@@ -128,6 +129,8 @@ class License(db.Model):
     purchased_at: Mapped[datetime] = mapped_column(UTCDateTime())
     support_until: Mapped[datetime] = mapped_column(UTCDateTime())
     updates_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The end of the first term; with the renewals that stand it gives updates_until (D9).
+    initial_updates_until: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     history: Mapped[list[LicenseEvent]] = relationship(
@@ -189,6 +192,7 @@ class Order(db.Model):
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("list_price_amount >= 0", name="list_price_not_negative"),
         CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        CheckConstraint(_one_of("rate", RenewalRate) + " OR rate IS NULL", name="rate_known"),
         Index("ix_orders_status_expires_at", "status", "expires_at"),
     )
 
@@ -203,6 +207,10 @@ class Order(db.Model):
     price_amount: Mapped[int]
     list_price_amount: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
+    # Renewals: the rate and percent locked at creation, and the term they were quoted on.
+    rate: Mapped[str | None] = mapped_column(String(16))
+    percent: Mapped[int | None]
+    quoted_updates_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(120))
@@ -237,6 +245,13 @@ class Order(db.Model):
         return Money(self.price_amount, self.currency)
 
     @property
+    def list_price(self) -> Money | None:
+        """Shown for renewals, whose price is a percentage of it (D13)."""
+        if self.kind != OrderKind.RENEWAL.value:
+            return None
+        return Money(self.list_price_amount, self.currency)
+
+    @property
     def license_key(self) -> str | None:
         return self.license.key if self.license is not None else None
 
@@ -256,6 +271,35 @@ class OrderEvent(HistoryRow, db.Model):
     __table_args__ = (Index("ix_order_events_order_id_id", "order_id", "id"),)
 
     order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id"))
+
+
+class Renewal(db.Model):
+    """One paid renewal of a license's updates subscription (R18, D15), exactly once per order."""
+
+    __tablename__ = "renewals"
+    __table_args__ = (
+        CheckConstraint(_one_of("rate", RenewalRate), name="rate_known"),
+        CheckConstraint("percent IN (20, 30)", name="percent_known"),
+        CheckConstraint("price_amount >= 0", name="price_not_negative"),
+        CheckConstraint("list_price_amount >= 0", name="list_price_not_negative"),
+        CheckConstraint("new_updates_until > old_updates_until", name="extends"),
+        Index("ix_renewals_license_id_paid_at", "license_id", "paid_at"),
+        Index("ix_renewals_paid_at", "paid_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    license_id: Mapped[int] = mapped_column(BigId, ForeignKey("licenses.id"))
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id"), unique=True)
+    edition_code: Mapped[str] = mapped_column(String(16), ForeignKey("editions.code"))
+    rate: Mapped[str] = mapped_column(String(16))
+    percent: Mapped[int]
+    price_amount: Mapped[int]
+    list_price_amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    old_updates_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    new_updates_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StripeEvent(db.Model):

@@ -13,11 +13,11 @@ from licensing.adapters.payments import PaymentGateway
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.fields import Id, Instant, MoneySchema, OmitNoneSchema
 from licensing.api.idempotency import idempotent
-from licensing.api.licenses import DOMAIN, EDITIONS
+from licensing.api.licenses import DOMAIN, EDITIONS, KEY
 from licensing.clock import utcnow
 from licensing.domain.access import CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.orders import OrderKind, OrderStatus
-from licensing.services import orders, payment_events
+from licensing.services import orders, payment_events, renewals
 
 blp = Blueprint("checkout", __name__, url_prefix="/v1", description="Orders and payments")
 
@@ -27,11 +27,31 @@ def payment_gateway() -> PaymentGateway:
     return gateway
 
 
+ORDER_FIELDS = {
+    OrderKind.PURCHASE: {"customer_id", "edition", "domain"},
+    OrderKind.RENEWAL: {"license_key"},
+}
+
+
 class OrderRequestSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf([OrderKind.PURCHASE]))
-    customer_id = Id(required=True)
-    edition = ma.fields.String(required=True, validate=EDITIONS)
-    domain = ma.fields.String(required=True, validate=DOMAIN)
+    """Purchase: customer_id, edition, domain. Renewal: license_key (of a live license)."""
+
+    kind = ma.fields.String(
+        required=True, validate=ma.validate.OneOf([OrderKind.PURCHASE, OrderKind.RENEWAL])
+    )
+    customer_id = Id()
+    edition = ma.fields.String(validate=EDITIONS)
+    domain = ma.fields.String(validate=DOMAIN)
+    license_key = ma.fields.String(validate=KEY)
+
+    @ma.validates_schema
+    def _fields_of_its_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
+        wanted = ORDER_FIELDS.get(OrderKind(data["kind"]), set()) if "kind" in data else set()
+        given = set(data) - {"kind"}
+        errors = {name: ["required for this kind of order"] for name in wanted - given}
+        errors |= {name: ["not allowed for this kind of order"] for name in given - wanted}
+        if errors:
+            raise ma.ValidationError(errors)
 
 
 class PaymentSchema(ma.Schema):
@@ -48,7 +68,16 @@ class OrderEventSchema(ma.Schema):
 
 
 class OrderSchema(OmitNoneSchema):
-    OPTIONAL = ("domain", "license_key", "paid_at", "refund_reason", "failure_message")
+    OPTIONAL = (
+        "domain",
+        "license_key",
+        "rate",
+        "percent",
+        "list_price",
+        "paid_at",
+        "refund_reason",
+        "failure_message",
+    )
 
     id = Id(required=True)
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(list(OrderKind)))
@@ -58,6 +87,9 @@ class OrderSchema(OmitNoneSchema):
     domain = ma.fields.String()
     license_key = ma.fields.String()
     price = ma.fields.Nested(MoneySchema, required=True)
+    rate = ma.fields.String(metadata={"description": "renewals: preferential or standard"})
+    percent = ma.fields.Integer(metadata={"description": "renewals: 20 or 30 (R18)"})
+    list_price = ma.fields.Nested(MoneySchema, metadata={"description": "renewals (D13)"})
     created_at = Instant(required=True)
     expires_at = Instant(required=True)
     paid_at = Instant()
@@ -79,9 +111,16 @@ class Orders(MethodView):
     @blp.arguments(OrderRequestSchema)
     @blp.response(201, OrderSchema)
     def post(self, body: dict[str, Any]) -> Any:
-        """Create an order and its Stripe PaymentIntent; pay it with `payment.client_secret`."""
-        body.pop("kind")
-        order = orders.create_purchase_order(
+        """Create an order and its Stripe PaymentIntent; pay it with `payment.client_secret`.
+
+        A renewal's rate and price are locked now for the order's 24 hours (D8)."""
+        kind = OrderKind(body.pop("kind"))
+        create = (
+            orders.create_purchase_order
+            if kind is OrderKind.PURCHASE
+            else renewals.create_renewal_order
+        )
+        order = create(
             **body, gateway=payment_gateway(), actor=current_principal().actor, now=utcnow()
         )
         return orders.get_order(order.id)

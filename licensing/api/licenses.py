@@ -9,12 +9,21 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from licensing.api.auth import current_principal, public, requires
-from licensing.api.fields import Id, Instant, OmitNoneSchema, PageArgsSchema, page_schema
+from licensing.api.fields import (
+    Id,
+    Instant,
+    MoneySchema,
+    OmitNoneSchema,
+    PageArgsSchema,
+    page_schema,
+)
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.licenses import Channel, LicenseStatus
-from licensing.services import licenses, validation
+from licensing.domain.money import Money
+from licensing.domain.renewals import RenewalRate
+from licensing.services import licenses, renewals, validation
 from licensing.services.licenses import NewLicense
 
 blp = Blueprint("licenses", __name__, url_prefix="/v1", description="Licenses")
@@ -46,8 +55,33 @@ class LicenseSummarySchema(ma.Schema):
     preferential_renewal_until = Instant(required=True)
 
 
+class ReleaseRefSchema(ma.Schema):
+    version = ma.fields.String(required=True)
+    released_at = Instant(required=True)
+
+
 class LicenseSchema(LicenseSummarySchema):
+    newest_allowed_release = ma.fields.Nested(
+        ReleaseRefSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "D17: the newest release published on or before updates_until"},
+    )
     history = ma.fields.List(ma.fields.Nested(LicenseEventSchema), required=True)
+
+
+class QuoteArgsSchema(ma.Schema):
+    at = Instant(load_default=None, metadata={"description": "answer as of this instant"})
+
+
+class RenewalQuoteSchema(ma.Schema):
+    rate = ma.fields.String(required=True, validate=ma.validate.OneOf(list(RenewalRate)))
+    percent = ma.fields.Integer(required=True)
+    price = ma.fields.Nested(MoneySchema, required=True)
+    list_price = ma.fields.Nested(MoneySchema, required=True)
+    preferential_until = Instant(required=True)
+    updates_until = Instant(required=True)
+    new_updates_until = Instant(required=True)
 
 
 LicenseListSchema = page_schema(LicenseSummarySchema, "LicenseList")
@@ -88,9 +122,15 @@ class ValidationSchema(OmitNoneSchema):
 
 def _shown(key: str) -> Any:
     """The license as `GET /v1/licenses/{key}` shows it, within the caller's sight."""
+    license = licenses.get_license(key, partner_id=_partner_in_sight())
+    license.newest_allowed_release = renewals.newest_allowed_release(license.updates_until)
+    return license
+
+
+def _partner_in_sight() -> int | None:
+    """A partner key sees only its own licenses; vendor keys see all."""
     principal = current_principal()
-    partner_id = None if principal.is_admin else principal.partner_id
-    return licenses.get_license(key, partner_id=partner_id)
+    return None if principal.is_admin else principal.partner_id
 
 
 @blp.route("/licenses/<string:key>")
@@ -109,9 +149,26 @@ class CustomerLicenses(MethodView):
     @blp.response(200, LicenseListSchema)
     def get(self, args: dict[str, Any], customer_id: int) -> Any:
         """A customer's licenses, oldest first."""
-        principal = current_principal()
-        partner_id = None if principal.is_admin else principal.partner_id
-        return licenses.list_customer_licenses(customer_id, partner_id=partner_id, **args)
+        return licenses.list_customer_licenses(customer_id, partner_id=_partner_in_sight(), **args)
+
+
+@blp.route("/licenses/<string:key>/renewal-quote")
+class LicenseRenewalQuote(MethodView):
+    @requires(*READERS)
+    @blp.arguments(QuoteArgsSchema, location="query")
+    @blp.response(200, RenewalQuoteSchema)
+    def get(self, args: dict[str, Any], key: str) -> Any:
+        """What renewing the updates subscription costs and buys if paid at `at` (default now).
+
+        The price is always from the current list price (D13); `at` moves the clock only.
+        409 RENEWAL_TOO_EARLY (with `earliest_renewal_at`) where D16 forbids it."""
+        at = args["at"] or utcnow()
+        offer = renewals.renewal_quote(key, at=at, partner_id=_partner_in_sight())
+        return {
+            **vars(offer),
+            "price": Money(offer.price),
+            "list_price": Money(offer.list_price),
+        }
 
 
 @blp.route("/licenses/<string:key>/domain")

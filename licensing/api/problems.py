@@ -5,6 +5,7 @@ from __future__ import annotations
 import http
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -23,6 +24,7 @@ from licensing.domain.errors import (
     PaymentFailed,
     UpstreamUnavailable,
 )
+from licensing.domain.periods import rfc3339
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -77,6 +79,7 @@ def problem(
     *,
     errors: Mapping[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Response:
     """Build a problem+json response; `errors` maps each invalid field to its messages."""
     body: dict[str, Any] = {
@@ -88,6 +91,8 @@ def problem(
     }
     if errors:
         body["errors"] = dict(errors)
+    for name, value in (extra or {}).items():
+        body[name] = rfc3339(value) if isinstance(value, datetime) else value
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     response.headers.update(headers or {})
     return response
@@ -139,7 +144,7 @@ def handle_domain_error(error: DomainError) -> Response:
         (status for kind, status in DOMAIN_STATUS.items() if isinstance(error, kind)), 400
     )
     errors = error.errors if isinstance(error, Invalid) else None
-    return problem(status, error.code, error.detail, errors=errors)
+    return problem(status, error.code, error.detail, errors=errors, extra=error.extra)
 
 
 def handle_database_unavailable(error: DBAPIError) -> Response:

@@ -10,9 +10,12 @@ class DomainError(Exception):
 
     code = "DOMAIN_ERROR"
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, code: str | None = None, extra: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = dict(extra or {})  # more members of the problem document
         if code is not None:
             self.code = code
 

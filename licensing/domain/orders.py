@@ -37,6 +37,9 @@ class RefundReason(StrEnum):
 
     DOMAIN_TAKEN = "domain_taken"
     ORDER_EXPIRED = "order_expired"
+    LICENSE_INACTIVE = "license_inactive"
+    QUOTE_STALE = "quote_stale"
+    RENEWAL_TOO_EARLY = "renewal_too_early"
 
 
 def expires_at(created_at: datetime) -> datetime:

@@ -79,6 +79,7 @@ def add_license(
         purchased_at=dates.purchased_at,
         support_until=dates.support_until,
         updates_until=dates.updates_until,
+        initial_updates_until=dates.updates_until,
         created_at=now,
     )
     db.session.add(license)
@@ -137,7 +138,7 @@ def ensure_domain_free(domain: str, *, except_license_id: int | None = None) -> 
 def rebind_domain(*, key: str, domain: str, actor: str, now: datetime) -> License:
     """D5: move a live license to another domain; its dates do not change."""
     domain = normalize_domain(domain)
-    license = _find(key, lock=True)
+    license = find_license(key, lock=True)
     if license.status not in LIVE_STATUSES:
         raise Conflict(f"license is {license.status}", code="LICENSE_INACTIVE")
     if license.domain == domain:
@@ -150,7 +151,7 @@ def rebind_domain(*, key: str, domain: str, actor: str, now: datetime) -> Licens
     return license
 
 
-def _find(
+def find_license(
     key: str, *, lock: bool = False, partner_id: int | None = None, with_history: bool = False
 ) -> License:
     """The license a key names; a partner sees only its own (others are not found)."""
@@ -172,7 +173,7 @@ def _find(
 
 def get_license(key: str, *, partner_id: int | None = None) -> License:
     """A license with its history loaded, oldest event first."""
-    return _find(key, partner_id=partner_id, with_history=True)
+    return find_license(key, partner_id=partner_id, with_history=True)
 
 
 def list_customer_licenses(

@@ -74,7 +74,7 @@ def create_purchase_order(
     )
     db.session.add(order)
     flush()
-    _attach_payment_intent(order, customer, gateway)
+    attach_payment_intent(order, customer, gateway)
     record_order_event(
         order,
         "created",
@@ -91,7 +91,7 @@ def create_purchase_order(
     return order
 
 
-def _attach_payment_intent(order: Order, customer: Customer, gateway: PaymentGateway) -> None:
+def attach_payment_intent(order: Order, customer: Customer, gateway: PaymentGateway) -> None:
     if customer.stripe_customer_id is None:
         customer.stripe_customer_id = gateway.create_customer(
             email=customer.email, name=customer.name, idempotency_key=f"customer-{customer.id}"

@@ -10,17 +10,19 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from licensing.adapters.models import License, Order, StripeEvent
+from licensing.adapters.models import License, Order, Renewal, StripeEvent
 from licensing.adapters.payments import PaymentGateway, WebhookEvent
 from licensing.domain.licenses import Channel, LicenseStatus
 from licensing.domain.orders import (
     DisputeOutcome,
     OrderKind,
+    RefundReason,
     license_status,
     refund_instead_of_issue,
 )
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
+from licensing.services import renewals
 from licensing.services.licenses import NewLicense, add_license, domain_is_free, record_event
 from licensing.services.orders import record_order_event, refresh_status
 
@@ -45,7 +47,10 @@ def handle_event(*, event: WebhookEvent, gateway: PaymentGateway, now: datetime)
         return IGNORED
     handler(order, event, gateway, now)
     refresh_status(order, actor=_actor(event), at=now)
-    _apply_license_status(order, event, now)
+    if order.kind == OrderKind.PURCHASE.value:
+        _apply_license_status(order, event, now)
+    elif order.kind == OrderKind.RENEWAL.value and _renewal_taken_back(order):
+        renewals.take_back_renewal(order, actor=_actor(event), now=now)
     db.session.commit()
     return APPLIED
 
@@ -95,6 +100,15 @@ def _on_succeeded(
         )
     if order.kind == OrderKind.PURCHASE.value and order.license_id is None:
         _fulfil_purchase(order, event, gateway, now)
+    elif order.kind == OrderKind.RENEWAL.value and not _renewal_recorded(order):
+        reason = renewals.apply_paid_renewal(order, actor=_actor(event), now=now)
+        if reason is not None and order.refunded_at is None:
+            _refund(order, reason, event, gateway, now)
+
+
+def _renewal_recorded(order: Order) -> bool:
+    found = db.session.execute(select(Renewal.id).where(Renewal.order_id == order.id)).first()
+    return found is not None or order.refund_reason is not None
 
 
 def _fulfil_purchase(
@@ -129,16 +143,23 @@ def _fulfil_purchase(
             order, "license_issued", actor=_actor(event), at=now, license_key=license.key
         )
     elif order.refunded_at is None:
-        refund_id = gateway.refund_payment_intent(
-            order.payment_intent_id or "",
-            metadata={"order_id": str(order.id), "reason": reason.value},
-            idempotency_key=f"order-{order.id}-refund",
-        )
-        order.refunded_at = now
-        order.refund_reason = reason.value
-        record_order_event(
-            order, "refunded", actor=_actor(event), at=now, reason=reason.value, refund_id=refund_id
-        )
+        _refund(order, reason, event, gateway, now)
+
+
+def _refund(
+    order: Order, reason: RefundReason, event: WebhookEvent, gateway: PaymentGateway, now: datetime
+) -> None:
+    """Give the whole payment back through Stripe; the order records why."""
+    refund_id = gateway.refund_payment_intent(
+        order.payment_intent_id or "",
+        metadata={"order_id": str(order.id), "reason": reason.value},
+        idempotency_key=f"order-{order.id}-refund",
+    )
+    order.refunded_at = now
+    order.refund_reason = reason.value
+    record_order_event(
+        order, "refunded", actor=_actor(event), at=now, reason=reason.value, refund_id=refund_id
+    )
 
 
 def _charge_of(intent: Mapping[str, Any]) -> str | None:
@@ -205,9 +226,14 @@ def _on_dispute_closed(
     )
 
 
+def _renewal_taken_back(order: Order) -> bool:
+    """D9: a refunded renewal, or one whose dispute was lost, gives its year back."""
+    return order.refunded_at is not None or order.dispute == DisputeOutcome.LOST.value
+
+
 def _apply_license_status(order: Order, event: WebhookEvent, now: datetime) -> None:
     """The license follows its order's payment facts (D9), with history when it changes."""
-    if order.license_id is None or order.kind != OrderKind.PURCHASE.value:
+    if order.license_id is None:
         return
     license = db.session.get(License, order.license_id, with_for_update=True)
     assert license is not None

@@ -108,7 +108,14 @@ def test_d4_order_for_a_taken_domain_is_409(
 def test_order_request_is_validated_per_field(checkout: Api, gateway: FakeGateway) -> None:
     body = {"kind": "gift", "customer_id": "7", "edition": "gold"}
     errors = problem(checkout.post("/v1/orders", json=body), 422, "VALIDATION_FAILED")["errors"]
-    assert set(errors) == {"kind", "customer_id", "edition", "domain"}
+    assert set(errors) == {"kind", "customer_id", "edition"}
+    partial = {"kind": "purchase", "customer_id": 1, "license_key": "X"}
+    errors = problem(checkout.post("/v1/orders", json=partial), 422, "VALIDATION_FAILED")["errors"]
+    assert errors == {
+        "edition": ["required for this kind of order"],
+        "domain": ["required for this kind of order"],
+        "license_key": ["not allowed for this kind of order"],
+    }
     missing = {
         "kind": "purchase",
         "customer_id": 424242,

@@ -58,9 +58,10 @@ ONE_CUSTOMER = sa.text(
 )
 A_LICENSE = sa.text(
     "INSERT INTO licenses (key, edition_code, domain, customer_id, channel, status, "
-    "purchased_at, support_until, updates_until, created_at) VALUES (:key, 'pro', "
-    "'one.example.com', 1, 'direct', :status, '2026-01-01 00:00:00', "
-    "'2026-01-31 00:00:00', '2027-01-01 00:00:00', '2026-01-01 00:00:00')"
+    "purchased_at, support_until, updates_until, initial_updates_until, created_at) "
+    "VALUES (:key, 'pro', 'one.example.com', 1, 'direct', :status, '2026-01-01 00:00:00', "
+    "'2026-01-31 00:00:00', '2027-01-01 00:00:00', '2027-01-01 00:00:00', "
+    "'2026-01-01 00:00:00')"
 )
 AN_EVENT = sa.text(
     "INSERT INTO license_events (license_id, type, actor, at, data) "

@@ -1,0 +1,172 @@
+"""Renewing the updates subscription: quotes, renewal orders, and applying or taking back a
+paid renewal (R18, D8, D9, D13-D16)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from licensing.adapters.models import Customer, Edition, License, Order, Release, Renewal
+from licensing.adapters.payments import PaymentGateway
+from licensing.domain.errors import Conflict
+from licensing.domain.licenses import LIVE_STATUSES
+from licensing.domain.orders import OrderKind, OrderStatus, RefundReason, expires_at
+from licensing.domain.periods import rfc3339
+from licensing.domain.renewals import (
+    RenewalQuote,
+    extended_until,
+    quote,
+    recomputed_updates_until,
+    refund_instead_of_renewal,
+)
+from licensing.extensions import db
+from licensing.services.licenses import find_license, record_event
+from licensing.services.orders import attach_payment_intent, record_order_event
+from licensing.services.transactions import commit, flush
+
+
+def _quote_for(license: License, at: datetime) -> tuple[RenewalQuote, Edition]:
+    """D13: priced from the edition's list price now, whatever `at` is."""
+    if license.status not in LIVE_STATUSES:
+        raise Conflict(f"license is {license.status}", code="LICENSE_INACTIVE")
+    edition = db.session.get(Edition, license.edition_code)
+    assert edition is not None
+    offer = quote(
+        current_updates_until=license.updates_until, list_price=edition.price_amount, at=at
+    )
+    return offer, edition
+
+
+def renewal_quote(key: str, *, at: datetime, partner_id: int | None = None) -> RenewalQuote:
+    return _quote_for(find_license(key, partner_id=partner_id), at)[0]
+
+
+def create_renewal_order(
+    *, license_key: str, gateway: PaymentGateway, actor: str, now: datetime
+) -> Order:
+    """D8: a renewal order with its rate and price locked now, paid like a purchase."""
+    license = find_license(license_key, lock=True)
+    offer, edition = _quote_for(license, now)
+    customer = db.session.get(Customer, license.customer_id)
+    assert customer is not None
+    order = Order(
+        kind=OrderKind.RENEWAL.value,
+        status=OrderStatus.AWAITING_PAYMENT.value,
+        customer_id=license.customer_id,
+        edition_code=license.edition_code,
+        license_id=license.id,
+        price_amount=offer.price,
+        list_price_amount=offer.list_price,
+        currency=edition.currency,
+        rate=offer.rate.value,
+        percent=offer.percent,
+        quoted_updates_until=license.updates_until,
+        created_at=now,
+        expires_at=expires_at(now),
+        created_by=actor,
+    )
+    db.session.add(order)
+    flush()
+    attach_payment_intent(order, customer, gateway)
+    record_order_event(
+        order,
+        "created",
+        actor=actor,
+        at=now,
+        kind=order.kind,
+        license_key=license.key,
+        rate=order.rate,
+        percent=order.percent,
+        price=order.price_amount,
+        list_price=order.list_price_amount,
+        currency=order.currency,
+        payment_intent_id=order.payment_intent_id,
+    )
+    commit()
+    return order
+
+
+def apply_paid_renewal(order: Order, *, actor: str, now: datetime) -> RefundReason | None:
+    """D15: move the license's dates and keep a renewal record, in the caller's transaction;
+    or say why the payment must go back instead (the quote no longer holds)."""
+    assert order.paid_at is not None and order.license_id is not None
+    license = db.session.get(License, order.license_id, with_for_update=True)
+    assert license is not None and order.quoted_updates_until is not None
+    reason = refund_instead_of_renewal(
+        paid_at=order.paid_at,
+        order_expires_at=order.expires_at,
+        expired=order.expired_at is not None,
+        license_live=license.status in LIVE_STATUSES,
+        quoted_updates_until=order.quoted_updates_until,
+        current_updates_until=license.updates_until,
+    )
+    if reason is not None:
+        return reason
+    new_until = extended_until(license.updates_until, order.paid_at)
+    db.session.add(
+        Renewal(
+            license_id=license.id,
+            order_id=order.id,
+            edition_code=order.edition_code,
+            rate=order.rate,
+            percent=order.percent,
+            price_amount=order.price_amount,
+            list_price_amount=order.list_price_amount,
+            currency=order.currency,
+            old_updates_until=license.updates_until,
+            new_updates_until=new_until,
+            paid_at=order.paid_at,
+        )
+    )
+    record_event(
+        license,
+        "renewed",
+        actor=actor,
+        at=now,
+        order_id=order.id,
+        rate=order.rate,
+        old_updates_until=rfc3339(license.updates_until),
+        new_updates_until=rfc3339(new_until),
+    )
+    license.updates_until = new_until
+    return None
+
+
+def take_back_renewal(order: Order, *, actor: str, now: datetime) -> None:
+    """D9: a refunded (or lost in dispute) renewal gives its year back; `updates_until` is
+    recomputed from the first term and the renewals that still stand, not subtracted."""
+    renewal = db.session.execute(
+        select(Renewal).where(Renewal.order_id == order.id).with_for_update()
+    ).scalar_one_or_none()
+    if renewal is None or renewal.refunded_at is not None:
+        return
+    renewal.refunded_at = now
+    license = db.session.get(License, renewal.license_id, with_for_update=True)
+    assert license is not None
+    standing = db.session.execute(
+        select(Renewal.paid_at).where(
+            Renewal.license_id == license.id, Renewal.refunded_at.is_(None)
+        )
+    ).scalars()
+    new_until = recomputed_updates_until(license.initial_updates_until, standing)
+    record_event(
+        license,
+        "renewal_taken_back",
+        actor=actor,
+        at=now,
+        order_id=order.id,
+        old_updates_until=rfc3339(license.updates_until),
+        new_updates_until=rfc3339(new_until),
+    )
+    license.updates_until = new_until
+
+
+def newest_allowed_release(updates_until: datetime) -> Release | None:
+    """D17: the newest release published on or before `updates_until`."""
+    return db.session.execute(
+        select(Release)
+        .where(Release.released_at <= updates_until)
+        .order_by(Release.released_at.desc(), Release.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()

@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import stripe
+from dateutil.relativedelta import relativedelta
 from flask import Flask
 
 from tests.e2e.conftest import http
@@ -139,3 +141,54 @@ def test_d9_refund_through_stripe_revokes_the_license_and_frees_the_domain(
     assert license["status"] == "revoked"
     again = buy(service, keys, "refund.example.com")  # D4: the domain is free again
     assert again["status"] == "awaiting_payment"
+
+
+def test_d15_d9_renewal_paid_through_stripe_moves_the_dates_and_its_refund_moves_them_back(
+    service: str, keys: dict[str, str], stripe_client: stripe.StripeClient
+) -> None:
+    status, customer = http(
+        "POST",
+        f"{service}/v1/customers",
+        key=keys["checkout"],
+        body=json.dumps(
+            {"email": f"{uuid.uuid4().hex[:8]}@renew.example.com", "name": "R"}
+        ).encode(),
+    )
+    purchased = (datetime.now(UTC) - relativedelta(months=11)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    imported = {
+        "customer_id": customer["id"],
+        "edition": "pro",
+        "domain": "renew.example.com",
+        "purchased_at": purchased,
+        "channel": "direct",
+    }
+    status, license = http(
+        "POST",
+        f"{service}/v1/licenses/import",
+        key=keys["admin"],
+        body=json.dumps(imported).encode(),
+    )
+    assert status == 201, license
+    status, order = http(
+        "POST",
+        f"{service}/v1/orders",
+        key=keys["checkout"],
+        body=json.dumps({"kind": "renewal", "license_key": license["key"]}).encode(),
+    )
+    assert status == 201, order
+    assert (order["rate"], order["price"]["amount"]) == ("preferential", 6000)
+    pay(stripe_client, order, CARD_OK)
+    assert order_once(service, keys, order["id"], until="paid")["status"] == "paid"
+    _, renewed = http("GET", f"{service}/v1/licenses/{license['key']}", key=keys["checkout"])
+    old_until = datetime.fromisoformat(license["updates_until"])
+    assert datetime.fromisoformat(renewed["updates_until"]) == old_until + relativedelta(years=1)
+    intent_id = order["payment"]["payment_intent_id"]
+    refund = stripe_client.v1.refunds.create(params={"payment_intent": intent_id})
+    event = stripe_event(
+        "charge.refunded",
+        charge(intent_id, charge_id=str(refund.charge), amount=6000, refunded=6000),
+    )
+    body, headers = signed(event)
+    assert http("POST", f"{service}/v1/stripe/webhook", body=body, headers=headers)[0] == 200
+    _, after = http("GET", f"{service}/v1/licenses/{license['key']}", key=keys["checkout"])
+    assert (after["updates_until"], after["status"]) == (license["updates_until"], "active")

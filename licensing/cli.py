@@ -6,10 +6,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from licensing.adapters.notice_sender import HttpNoticeSender
 from licensing.clock import utcnow
 from licensing.domain.errors import DomainError
 from licensing.services import api_keys as keys
-from licensing.services import idempotency, orders
+from licensing.services import idempotency, notices, orders
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
 
@@ -80,6 +81,31 @@ def purge_idempotency_keys() -> None:
     click.echo(f"purged {idempotency.purge(now=utcnow())} key(s)")
 
 
+events_cli = AppGroup("events", help="Notices to subscribers (the outbox).")
+
+
+@events_cli.command("schedule")
+def schedule_notices() -> None:
+    """Produce the time-based notices due now (expiring, expired, window closing).
+
+    Each is produced once per license and term, however often this runs and on however
+    many machines; run it hourly from cron.
+    """
+    click.echo(f"produced {notices.schedule(now=utcnow())} notice(s)")
+
+
+@events_cli.command("deliver")
+@click.option("--limit", default=500, show_default=True, help="Deliveries per run.")
+def deliver_notices(limit: int) -> None:
+    """Send due notices to subscribers, retrying with backoff for 24 hours, then
+    dead-lettering. Safe on several machines at once (rows taken FOR UPDATE SKIP LOCKED)."""
+    report = notices.deliver(sender=HttpNoticeSender(), now=utcnow(), limit=limit)
+    click.echo(
+        f"delivered {report.delivered}, failed {report.failed} (will retry), "
+        f"dead-lettered {report.dead}"
+    )
+
+
 def register(app: Flask) -> None:
-    for group in (api_keys_cli, orders_cli, idempotency_cli):
+    for group in (api_keys_cli, orders_cli, idempotency_cli, events_cli):
         app.cli.add_command(group)

@@ -6,11 +6,18 @@ from flask import Flask, request
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
-from licensing.api import accounts, catalog, checkout, health, licenses
+from licensing.api import accounts, catalog, checkout, health, licenses, notices
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
 from licensing.api.problems import ProblemApi
 
-BLUEPRINTS = (health.blp, catalog.blp, accounts.blp, licenses.blp, checkout.blp)
+BLUEPRINTS = (
+    health.blp,
+    catalog.blp,
+    accounts.blp,
+    licenses.blp,
+    checkout.blp,
+    notices.blp,
+)
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 

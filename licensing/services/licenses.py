@@ -15,8 +15,10 @@ from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.domain.license_keys import canonical_license_key, generate_license_key
 from licensing.domain.licenses import LIVE_STATUSES, Channel, LicenseStatus
+from licensing.domain.notices import NoticeType
 from licensing.domain.periods import license_dates
 from licensing.extensions import db
+from licensing.services import notices
 from licensing.services.accounts import get_customer
 from licensing.services.transactions import commit, flush
 
@@ -97,6 +99,7 @@ def add_license(
         **provenance,
     )
     record_event(license, "domain_bound", actor=actor, at=now, domain=domain)
+    notices.emit(license, NoticeType.LICENSE_ISSUED, "issued", now=now, source=source)
     return license
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from licensing.adapters.models import License, Order, Renewal, StripeEvent
 from licensing.adapters.payments import PaymentGateway, WebhookEvent
 from licensing.domain.licenses import Channel, LicenseStatus
+from licensing.domain.notices import NoticeType
 from licensing.domain.orders import (
     DisputeOutcome,
     OrderKind,
@@ -22,7 +23,7 @@ from licensing.domain.orders import (
 )
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
-from licensing.services import renewals
+from licensing.services import notices, renewals
 from licensing.services.licenses import NewLicense, add_license, domain_is_free, record_event
 from licensing.services.orders import record_order_event, refresh_status
 
@@ -250,6 +251,8 @@ def _apply_license_status(order: Order, event: WebhookEvent, now: datetime) -> N
         order_id=order.id,
     )
     license.status = status.value
+    if status is LicenseStatus.REVOKED:
+        notices.emit(license, NoticeType.LICENSE_REVOKED, "revoked", now=now, order_id=order.id)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -11,6 +11,7 @@ from licensing.adapters.models import Customer, Edition, License, Order, Release
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict
 from licensing.domain.licenses import LIVE_STATUSES
+from licensing.domain.notices import NoticeType
 from licensing.domain.orders import OrderKind, OrderStatus, RefundReason, expires_at
 from licensing.domain.periods import rfc3339
 from licensing.domain.renewals import (
@@ -21,6 +22,7 @@ from licensing.domain.renewals import (
     refund_instead_of_renewal,
 )
 from licensing.extensions import db
+from licensing.services import notices
 from licensing.services.licenses import find_license, record_event
 from licensing.services.orders import attach_payment_intent, record_order_event
 from licensing.services.transactions import commit, flush
@@ -129,7 +131,16 @@ def apply_paid_renewal(order: Order, *, actor: str, now: datetime) -> RefundReas
         old_updates_until=rfc3339(license.updates_until),
         new_updates_until=rfc3339(new_until),
     )
-    license.updates_until = new_until
+    old_until, license.updates_until = license.updates_until, new_until
+    notices.emit(
+        license,
+        NoticeType.LICENSE_RENEWED,
+        f"order:{order.id}",
+        now=now,
+        order_id=order.id,
+        rate=order.rate or "",
+        previous_updates_until=rfc3339(old_until),
+    )
     return None
 
 

@@ -151,3 +151,28 @@ def test_d8_expiry_run_on_two_machines_at_once_cancels_each_order_once(
     expired = [order_id for run in runs for batch in run for order_id in batch]
     assert len(expired) == len(set(expired)) == 30
     assert sorted(cancels) == sorted(set(cancels)) and len(cancels) == 30
+
+
+def test_deliver_on_two_machines_at_once_sends_each_notice_once(app: Flask, admin: Api) -> None:
+    from licensing.adapters.notice_sender import HttpNoticeSender
+    from licensing.services import notices
+    from tests.integration.test_notices import SECRET, Receiver
+
+    receiver = Receiver()
+    try:
+        admin.post("/v1/subscribers", json={"url": receiver.url, "secret": SECRET})
+        customer = new_customer(admin)
+        for _ in range(12):
+            import_license(admin, customer_id=customer["id"])
+
+        def deliver(_: int) -> int:
+            with app.app_context():
+                return notices.deliver(sender=HttpNoticeSender(), now=utcnow()).delivered
+
+        delivered = _concurrently(2, deliver)
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+    assert sum(delivered) == 12
+    ids = [body["id"] for body in receiver.bodies()]
+    assert len(ids) == len(set(ids)) == 12

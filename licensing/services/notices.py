@@ -1,0 +1,251 @@
+"""The notice outbox: producing events exactly once, and delivering them to subscribers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from licensing.adapters.models import Delivery, License, Notice, Subscriber
+from licensing.adapters.notice_sender import NoticeSender
+from licensing.domain.errors import NotFound
+from licensing.domain.licenses import LicenseStatus
+from licensing.domain.notices import (
+    EXPIRED_NOTICE_WITHIN,
+    EXPIRING_NOTICES,
+    NoticeType,
+    due_notices,
+    next_attempt,
+    signature,
+)
+from licensing.domain.periods import rfc3339
+from licensing.extensions import db
+
+SCHEDULE_BATCH = 1000
+SIGNATURE_HEADER = "Licensing-Signature"
+
+
+def _insert_ignoring_duplicates(table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand (both engines have it)."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _insert_new(rows: list[dict[str, Any]]) -> None:
+    """Insert notices, skipping any already produced (the unique key is type+license+term)."""
+    if rows:
+        db.session.execute(
+            _insert_ignoring_duplicates(Notice).values(rows).on_conflict_do_nothing()
+        )
+
+
+def license_facts(license: License) -> dict[str, Any]:
+    return {
+        "license_key": license.key,
+        "customer_id": license.customer_id,
+        "edition": license.edition_code,
+        "domain": license.domain,
+        "status": license.status,
+        "updates_until": rfc3339(license.updates_until),
+    }
+
+
+def emit(
+    license: License, notice_type: NoticeType, term_key: str, *, now: datetime, **data: Any
+) -> None:
+    """Produce a notice in the caller's transaction, once per (type, license, term_key)."""
+    db.session.flush()
+    _insert_new(
+        [
+            {
+                "type": notice_type.value,
+                "license_id": license.id,
+                "term_key": term_key,
+                "data": {**license_facts(license), **data},
+                "created_at": now,
+            }
+        ]
+    )
+
+
+def schedule(*, now: datetime) -> int:
+    """Produce the time-based notices due now (expiring, expired, window closing).
+
+    Only licenses whose `updates_until` lies in the span any such notice looks at are read,
+    in batches by id; each notice's key names its term, so rerunning (on any number of
+    machines) produces nothing twice.
+    """
+    horizon_start = now - EXPIRED_NOTICE_WITHIN - timedelta(days=1)
+    horizon_end = now + max(EXPIRING_NOTICES)
+    produced, after_id = 0, 0
+    while True:
+        batch = (
+            db.session.execute(
+                select(License)
+                .where(
+                    License.id > after_id,
+                    License.status == LicenseStatus.ACTIVE.value,
+                    License.updates_until > horizon_start,
+                    License.updates_until <= horizon_end,
+                )
+                .order_by(License.id)
+                .limit(SCHEDULE_BATCH)
+            )
+            .scalars()
+            .all()
+        )
+        if not batch:
+            break
+        rows = [
+            {
+                "type": due.type.value,
+                "license_id": license.id,
+                "term_key": due.term_key,
+                "data": {**license_facts(license), **due.data},
+                "created_at": now,
+            }
+            for license in batch
+            for due in due_notices(license.updates_until, now)
+        ]
+        _insert_new(rows)
+        db.session.commit()
+        produced += len(rows)
+        after_id = batch[-1].id
+    return produced
+
+
+def _fan_out(now: datetime) -> None:
+    """One delivery per (notice, subscriber) for notices made since the subscriber joined."""
+    missing = (
+        select(Notice.id, Subscriber.id, Notice.created_at, literal(0))
+        .join(
+            Subscriber,
+            and_(Notice.created_at >= Subscriber.created_at, Subscriber.disabled_at.is_(None)),
+        )
+        .where(
+            ~exists().where(
+                Delivery.notice_id == Notice.id, Delivery.subscriber_id == Subscriber.id
+            )
+        )
+    )
+    columns = ["notice_id", "subscriber_id", "next_attempt_at", "attempts"]
+    fan_out = _insert_ignoring_duplicates(Delivery).from_select(columns, missing)
+    db.session.execute(fan_out.on_conflict_do_nothing())  # another machine may fan out too
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+def deliver(*, sender: NoticeSender, now: datetime, limit: int = 500) -> DeliveryReport:
+    """Send what is due, one delivery per transaction, each row taken FOR UPDATE SKIP LOCKED,
+    so several machines can run this at once and a delivered notice is never sent again."""
+    _fan_out(now)
+    delivered = failed = dead = 0
+    for _ in range(limit):
+        delivery = db.session.execute(
+            select(Delivery)
+            .where(
+                Delivery.delivered_at.is_(None),
+                Delivery.dead_at.is_(None),
+                Delivery.next_attempt_at <= now,
+            )
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Delivery)
+        ).scalar_one_or_none()
+        if delivery is None:
+            break
+        outcome = _attempt(delivery, sender, now)
+        delivered += outcome == "delivered"
+        failed += outcome == "failed"
+        dead += outcome == "dead"
+        db.session.commit()
+    return DeliveryReport(delivered, failed, dead)
+
+
+def _attempt(delivery: Delivery, sender: NoticeSender, now: datetime) -> str:
+    subscriber = db.session.get(Subscriber, delivery.subscriber_id)
+    assert subscriber is not None
+    notice = delivery.notice
+    body = json.dumps(
+        {
+            "id": notice.id,
+            "type": notice.type,
+            "created_at": rfc3339(notice.created_at),
+            "data": notice.data,
+        },
+        sort_keys=True,
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "Licensing-Event-Id": str(notice.id),
+        SIGNATURE_HEADER: signature(subscriber.secret, body, int(now.timestamp())),
+    }
+    error = sender.send(subscriber.url, body, headers)
+    delivery.attempts += 1
+    delivery.first_attempt_at = delivery.first_attempt_at or now
+    if error is None:
+        delivery.delivered_at = now
+        return "delivered"
+    delivery.last_error = error[:500]
+    retry_at = next_attempt(
+        first_attempt_at=delivery.first_attempt_at, attempts=delivery.attempts, now=now
+    )
+    if retry_at is None:
+        delivery.dead_at = now
+        return "dead"
+    delivery.next_attempt_at = retry_at
+    return "failed"
+
+
+def add_subscriber(*, url: str, secret: str, now: datetime) -> Subscriber:
+    subscriber = Subscriber(url=url, secret=secret, created_at=now)
+    db.session.add(subscriber)
+    db.session.commit()
+    return subscriber
+
+
+def list_subscribers() -> list[Subscriber]:
+    return list(db.session.execute(select(Subscriber).order_by(Subscriber.id)).scalars())
+
+
+def disable_subscriber(subscriber_id: int, *, now: datetime) -> Subscriber:
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise NotFound(f"no subscriber {subscriber_id}", code="SUBSCRIBER_NOT_FOUND")
+    subscriber.disabled_at = subscriber.disabled_at or now
+    db.session.commit()
+    return subscriber
+
+
+def dead_letters(*, limit: int = 500) -> list[Delivery]:
+    return list(
+        db.session.execute(
+            select(Delivery)
+            .where(Delivery.dead_at.is_not(None))
+            .order_by(Delivery.dead_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def retry_dead_letter(delivery_id: int, *, now: datetime) -> Delivery:
+    """Give a dead-lettered delivery another 24 hours of attempts, starting now."""
+    delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.dead_at is None:
+        raise NotFound(f"no dead-lettered delivery {delivery_id}", code="DELIVERY_NOT_FOUND")
+    delivery.dead_at = None
+    delivery.first_attempt_at = None
+    delivery.attempts = 0
+    delivery.next_attempt_at = now
+    db.session.commit()
+    return delivery

@@ -1,0 +1,237 @@
+"""The notice outbox end to end: produced once per license and term, delivered signed to a
+real local HTTP receiver, retried with backoff, dead-lettered after 24 hours."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from licensing.adapters.models import Notice
+from licensing.adapters.notice_sender import HttpNoticeSender
+from licensing.extensions import db
+from licensing.services import notices
+from tests.factories import Api, created, import_license, new_customer, ok, problem
+from tests.fakes import FakeGateway, charge, intent, signed, stripe_event
+
+SECRET = "subscriber-secret-0123456789"
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+class Receiver:
+    """A subscriber's endpoint: answers the statuses it is told to, records what arrives."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                receiver.received.append((dict(self.headers), body))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/licensing"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for _, body in self.received]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
+def subscribe(admin: Api, receiver: Receiver) -> dict:
+    return created(admin.post("/v1/subscribers", json={"url": receiver.url, "secret": SECRET}))
+
+
+def run(app: Flask, command: str) -> str:
+    result = app.test_cli_runner().invoke(args=["events", command])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def count_notices(app: Flask, kind: str | None = None) -> int:
+    with app.app_context():
+        query = select(func.count()).select_from(Notice)
+        if kind:
+            query = query.where(Notice.type == kind)
+        return db.session.execute(query).scalar_one()
+
+
+def test_signed_notice_reaches_the_subscriber_and_verifies(
+    app: Flask, admin: Api, receiver: Receiver
+) -> None:
+    subscriber = subscribe(admin, receiver)
+    assert "secret" not in subscriber
+    customer = new_customer(admin)
+    license = import_license(admin, customer_id=customer["id"], domain="notified.example.com")
+    assert "delivered 1" in run(app, "deliver")
+    headers, body = receiver.received[0]
+    timestamp, v1 = (part.split("=", 1)[1] for part in headers["Licensing-Signature"].split(","))
+    expected = hmac.new(
+        SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    assert hmac.compare_digest(v1, expected)
+    notice = json.loads(body)
+    assert notice["type"] == "license.issued"
+    assert (
+        notice["data"]["license_key"] == license["key"]
+        and notice["data"]["domain"] == "notified.example.com"
+    )
+    assert headers["Licensing-Event-Id"] == str(notice["id"])
+    assert "delivered 0" in run(app, "deliver")  # nothing is sent twice after success
+    assert len(receiver.received) == 1
+
+
+def test_a_receiver_failing_three_times_gets_the_notice_on_the_fourth_try(
+    app: Flask, admin: Api, receiver: Receiver
+) -> None:
+    with time_machine.travel(T0, tick=False):
+        subscribe(admin, receiver)
+        import_license(
+            admin, customer_id=new_customer(admin)["id"], purchased_at="2026-11-01T00:00:00Z"
+        )
+    receiver.statuses = [500, 503, 404]
+    with app.app_context():
+        sender = HttpNoticeSender()
+        for minutes, delivered in ((0, 0), (1, 0), (2, 0), (3, 0), (10, 1), (20, 0)):
+            with time_machine.travel(T0 + timedelta(minutes=minutes), tick=False):
+                assert (
+                    notices.deliver(sender=sender, now=T0 + timedelta(minutes=minutes)).delivered
+                    == delivered
+                )
+    assert len(receiver.received) == 4
+    assert len({json.loads(body)["id"] for _, body in receiver.received}) == 1
+
+
+def test_after_24_hours_of_failures_the_delivery_is_dead_lettered_and_listed(
+    app: Flask, admin: Api, receiver: Receiver
+) -> None:
+    with time_machine.travel(T0, tick=False):
+        subscribe(admin, receiver)
+        import_license(
+            admin, customer_id=new_customer(admin)["id"], purchased_at="2026-11-01T00:00:00Z"
+        )
+    receiver.statuses = [500] * 1000
+    with app.app_context():
+        now, dead = T0, 0
+        while now <= T0 + timedelta(hours=25) and not dead:
+            dead = notices.deliver(sender=HttpNoticeSender(), now=now).dead
+            now += timedelta(minutes=30)
+    assert dead == 1
+    letters = ok(admin.get("/v1/notices/dead-letters"))["items"]
+    assert len(letters) == 1 and letters[0]["notice"]["type"] == "license.issued"
+    assert letters[0]["last_error"] == "HTTP 500" and letters[0]["attempts"] >= 10
+    retried = ok(admin.post(f"/v1/notices/dead-letters/{letters[0]['id']}/retry"))
+    assert retried["dead_at"] is None and retried["attempts"] == 0
+    receiver.statuses = []
+    assert "delivered 1" in run(app, "deliver")
+    assert ok(admin.get("/v1/notices/dead-letters"))["items"] == []
+
+
+def test_time_based_notices_are_produced_once_per_license_and_term(
+    app: Flask, client: FlaskClient, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    customer = new_customer(admin)
+    license = import_license(
+        admin, customer_id=customer["id"], purchased_at="2025-12-01T00:00:00Z"
+    )  # until 2026-12-01
+    with time_machine.travel("2026-11-26T00:00:00Z", tick=False):
+        run(app, "schedule")
+        run(app, "schedule")
+    assert count_notices(app, "subscription.expiring") == 1  # the 7-day one, once
+    with time_machine.travel("2026-11-26T01:00:00Z", tick=False):
+        order = created(
+            checkout.post("/v1/orders", json={"kind": "renewal", "license_key": license["key"]})
+        )
+    pi = order["payment"]["payment_intent_id"]
+    body, headers = signed(
+        stripe_event(
+            "payment_intent.succeeded",
+            intent(pi, charge="ch_r"),
+            created=datetime(2026, 11, 26, 2, tzinfo=UTC),
+        )
+    )
+    assert client.post("/v1/stripe/webhook", data=body, headers=headers).status_code == 200
+    assert count_notices(app, "license.renewed") == 1
+    with time_machine.travel("2027-11-24T00:00:00Z", tick=False):  # the new term's last week
+        run(app, "schedule")
+    assert count_notices(app, "subscription.expiring") == 2
+    amount = order["price"]["amount"]
+    body, headers = signed(
+        stripe_event(
+            "charge.refunded", charge(pi, charge_id="ch_r", amount=amount, refunded=amount)
+        )
+    )
+    client.post("/v1/stripe/webhook", data=body, headers=headers)
+    assert count_notices(app, "license.revoked") == 0  # a renewal refund does not revoke
+
+
+def test_revocation_is_a_notice(
+    app: Flask, client: FlaskClient, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    customer = new_customer(admin)
+    order = created(
+        checkout.post(
+            "/v1/orders",
+            json={
+                "kind": "purchase",
+                "customer_id": customer["id"],
+                "edition": "pro",
+                "domain": "gone.example.com",
+            },
+        )
+    )
+    pi = order["payment"]["payment_intent_id"]
+    for event in (
+        stripe_event("payment_intent.succeeded", intent(pi, charge="ch_g")),
+        stripe_event("charge.refunded", charge(pi, charge_id="ch_g", amount=30000, refunded=30000)),
+    ):
+        body, headers = signed(event)
+        client.post("/v1/stripe/webhook", data=body, headers=headers)
+    assert (count_notices(app, "license.issued"), count_notices(app, "license.revoked")) == (1, 1)
+
+
+def test_subscribers_are_admin_only_and_validated(
+    app: Flask, client: FlaskClient, admin: Api, checkout: Api
+) -> None:
+    problem(
+        checkout.post("/v1/subscribers", json={"url": "http://127.0.0.1:9/x", "secret": SECRET}),
+        403,
+        "FORBIDDEN",
+    )
+    bad = problem(
+        admin.post("/v1/subscribers", json={"url": "ftp://x", "secret": "short"}),
+        422,
+        "VALIDATION_FAILED",
+    )
+    assert set(bad["errors"]) == {"url", "secret"}
+    subscriber = created(
+        admin.post("/v1/subscribers", json={"url": "http://127.0.0.1:9/x", "secret": SECRET})
+    )
+    assert ok(admin.post(f"/v1/subscribers/{subscriber['id']}/disable"))["disabled_at"] is not None
+    assert [s["id"] for s in ok(admin.get("/v1/subscribers"))["items"]] == [subscriber["id"]]

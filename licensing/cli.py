@@ -63,11 +63,11 @@ def expire_orders(limit: int) -> None:
     """
     total = 0
     while True:
-        expired = orders.expire_orders(
+        run = orders.expire_orders(
             gateway=current_app.extensions["payments"], now=utcnow(), limit=limit
         )
-        total += len(expired)
-        if len(expired) < limit:
+        total += len(run.expired)
+        if run.examined < limit:  # an order that could not be cancelled waits an hour
             break
     click.echo(f"expired {total} order(s)")
 

@@ -215,8 +215,11 @@ class Order(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(120))
+    # Random, so Stripe idempotency keys never collide across databases or restores.
+    payment_key: Mapped[str | None] = mapped_column(String(32), unique=True)
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     client_secret: Mapped[str | None] = mapped_column(String(255))
+    expiry_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -256,12 +259,18 @@ class Order(db.Model):
     def license_key(self) -> str | None:
         return self.license.key if self.license is not None else None
 
+    # Set by the API for callers who may not see the client secret (not a column).
+    secret_visible = True
+
     @property
     def payment(self) -> dict[str, str | None]:
+        """The client secret is for the paying customer's checkout page, and only while the
+        order can still be paid (Stripe's advice)."""
+        payable = self.status in (OrderStatus.AWAITING_PAYMENT.value, OrderStatus.FAILED.value)
         return {
             "provider": "stripe",
             "payment_intent_id": self.payment_intent_id,
-            "client_secret": self.client_secret,
+            "client_secret": self.client_secret if payable and self.secret_visible else None,
         }
 
 

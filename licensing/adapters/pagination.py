@@ -17,6 +17,7 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_ID = 2**63 - 1  # BIGINT
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, _, last_id = raw.partition(":")
-        if version != "v1" or not last_id.isdigit():
+        if version != "v1" or not last_id.isdigit() or int(last_id) > MAX_ID:
             raise ValueError(raw)
         return int(last_id)
     except (ValueError, UnicodeDecodeError, binascii.Error):

@@ -108,7 +108,11 @@ class StripeGateway:
             with _translated_errors():
                 self._client.v1.payment_intents.cancel(payment_intent_id)
         except PaymentFailed:
-            return False  # Stripe refuses to cancel a succeeded or processing intent
+            # Stripe refuses to cancel an intent that succeeded, is processing, or is already
+            # cancelled; only the last counts as cancelled.
+            with _translated_errors():
+                intent = self._client.v1.payment_intents.retrieve(payment_intent_id)
+            return intent.status == "canceled"
         return True
 
     def refund_payment_intent(

@@ -15,7 +15,7 @@ from licensing.api.fields import Id, Instant, MoneySchema, OmitNoneSchema
 from licensing.api.idempotency import idempotent
 from licensing.api.licenses import DOMAIN, EDITIONS, KEY
 from licensing.clock import utcnow
-from licensing.domain.access import CHECKOUT, FINANCE, HELPDESK
+from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.orders import OrderKind, OrderStatus
 from licensing.services import orders, payment_events, renewals
 
@@ -123,7 +123,7 @@ class Orders(MethodView):
         order = create(
             **body, gateway=payment_gateway(), actor=current_principal().actor, now=utcnow()
         )
-        return orders.get_order(order.id)
+        return _shown(order.id)
 
 
 @blp.route("/orders/<id:order_id>")
@@ -131,8 +131,17 @@ class OrderById(MethodView):
     @requires(CHECKOUT, HELPDESK, FINANCE)
     @blp.response(200, OrderSchema)
     def get(self, order_id: int) -> Any:
-        """An order, its payment and its history; once paid it names its license."""
-        return orders.get_order(order_id)
+        """An order, its payment and its history; once paid it names its license.
+
+        The PaymentIntent's client secret is shown to checkout (and admin) keys only, and
+        only while the order can be paid."""
+        return _shown(order_id)
+
+
+def _shown(order_id: int) -> Any:
+    order = orders.get_order(order_id)
+    order.secret_visible = bool(current_principal().scopes & {CHECKOUT, ADMIN})
+    return order
 
 
 @blp.route("/stripe/webhook")

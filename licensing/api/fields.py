@@ -11,6 +11,9 @@ from licensing.adapters.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from licensing.domain.money import CURRENCY
 from licensing.domain.periods import rfc3339
 
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
+OUT_OF_RANGE = f"an instant between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+
 
 class Instant(ma.fields.AwareDateTime):
     """An RFC 3339 UTC instant: `2026-11-24T10:00:00Z` out; any explicit offset in, as UTC."""
@@ -25,7 +28,15 @@ class Instant(ma.fields.AwareDateTime):
         if not isinstance(value, str):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         instant = super()._deserialize(value, attr, data, **kwargs)
-        return instant.astimezone(UTC)
+        try:
+            instant = instant.astimezone(UTC)
+        except OverflowError:
+            raise ma.ValidationError(OUT_OF_RANGE) from None
+        # Far enough for any license; and the year arithmetic on it (+1 year, +1 month) stays
+        # inside what Python's datetime can hold.
+        if not EARLIEST_YEAR <= instant.year <= LATEST_YEAR:
+            raise ma.ValidationError(OUT_OF_RANGE)
+        return instant
 
 
 class StrictInteger(ma.fields.Integer):

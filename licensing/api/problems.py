@@ -12,7 +12,7 @@ import marshmallow as ma
 from flask import Response, json
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from licensing.domain.errors import (
@@ -152,6 +152,16 @@ def handle_database_unavailable(error: DBAPIError) -> Response:
     return problem(503, "DATABASE_UNAVAILABLE", "the database cannot be reached; retry later")
 
 
+def handle_data_error(error: DataError) -> Response:
+    """A value the database cannot hold: the request's fault, not the server's."""
+    log.warning("value refused by the database: %s", type(error.orig).__name__)
+    return problem(422, "VALUE_OUT_OF_RANGE", "a value in the request is out of range")
+
+
+def handle_too_deep(error: RecursionError) -> Response:
+    return problem(400, "MALFORMED_JSON", "the request body is nested too deeply")
+
+
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -168,6 +178,8 @@ class ProblemApi(Api):
         self._app.register_error_handler(HTTPException, handle_http_exception)
         self._app.register_error_handler(DomainError, handle_domain_error)
         self._app.register_error_handler(OperationalError, handle_database_unavailable)
+        self._app.register_error_handler(DataError, handle_data_error)
+        self._app.register_error_handler(RecursionError, handle_too_deep)
         self._app.register_error_handler(Exception, handle_unexpected)
 
     def _register_responses(self) -> None:

@@ -37,6 +37,7 @@ class RefundReason(StrEnum):
 
     DOMAIN_TAKEN = "domain_taken"
     ORDER_EXPIRED = "order_expired"
+    AMOUNT_MISMATCH = "amount_mismatch"
     LICENSE_INACTIVE = "license_inactive"
     QUOTE_STALE = "quote_stale"
     RENEWAL_TOO_EARLY = "renewal_too_early"
@@ -77,8 +78,13 @@ def order_status(facts: PaymentFacts) -> OrderStatus:
     return OrderStatus.AWAITING_PAYMENT
 
 
-def license_status(facts: PaymentFacts) -> LicenseStatus:
-    """D9: a full refund or a lost dispute revokes; an open dispute suspends; else active."""
+def license_status(facts: PaymentFacts, current: LicenseStatus | None = None) -> LicenseStatus:
+    """D9: a full refund or a lost dispute revokes; an open dispute suspends; else active.
+
+    Revoked is final: a dispute won after a refund does not bring the license back.
+    """
+    if current is LicenseStatus.REVOKED:
+        return LicenseStatus.REVOKED
     if facts.refunded_at is not None or facts.dispute is DisputeOutcome.LOST:
         return LicenseStatus.REVOKED
     if facts.dispute is DisputeOutcome.OPEN:
@@ -95,3 +101,13 @@ def refund_instead_of_issue(
     if not domain_free:
         return RefundReason.DOMAIN_TAKEN
     return None
+
+
+def paid_in_full(
+    *, price: int, currency: str, received: int | None, received_currency: str | None
+) -> bool:
+    """D7: a license is issued only for its whole price, in its currency. Stripe reports
+    both on the PaymentIntent; an event without them is judged by the intent we created."""
+    if received is not None and received != price:
+        return False
+    return received_currency is None or received_currency.upper() == currency.upper()

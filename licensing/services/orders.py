@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from licensing.adapters.models import Customer, Edition, Order, OrderEvent
@@ -93,15 +96,17 @@ def create_purchase_order(
 
 def attach_payment_intent(order: Order, customer: Customer, gateway: PaymentGateway) -> None:
     if customer.stripe_customer_id is None:
+        fingerprint = hashlib.sha256(f"{customer.id}:{customer.email}".encode()).hexdigest()
         customer.stripe_customer_id = gateway.create_customer(
-            email=customer.email, name=customer.name, idempotency_key=f"customer-{customer.id}"
+            email=customer.email, name=customer.name, idempotency_key=f"customer-{fingerprint}"
         )
+    order.payment_key = order.payment_key or uuid.uuid4().hex
     intent = gateway.create_payment_intent(
         amount=order.price_amount,
         currency=order.currency,
         customer=customer.stripe_customer_id,
         metadata={"order_id": str(order.id), "kind": order.kind},
-        idempotency_key=f"order-{order.id}-payment-intent",
+        idempotency_key=f"order-{order.payment_key}-payment-intent",
     )
     order.payment_intent_id = intent.id
     order.client_secret = intent.client_secret
@@ -119,27 +124,50 @@ def get_order(order_id: int) -> Order:
     return order
 
 
-def expire_orders(*, gateway: PaymentGateway, now: datetime, limit: int = 100) -> list[int]:
+RETRY_EXPIRY = timedelta(hours=1)  # an intent Stripe would not cancel is looked at again
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    examined: int
+    expired: list[int]
+
+
+def expire_orders(*, gateway: PaymentGateway, now: datetime, limit: int = 100) -> ExpiryRun:
     """D8: cancel the PaymentIntents of unpaid orders past their 24 hours and mark them expired.
 
     Rows are locked with SKIP LOCKED (PostgreSQL), so several machines can run this at once
     without cancelling an order twice. An intent Stripe will not cancel (it succeeded or is
     processing) is left alone: its webhook decides, and a late payment is refunded (D8).
     """
-    due = db.session.execute(
-        select(Order)
-        .where(Order.status == OrderStatus.AWAITING_PAYMENT.value, Order.expires_at < now)
-        .order_by(Order.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).scalars()
+    unpaid = (OrderStatus.AWAITING_PAYMENT.value, OrderStatus.FAILED.value)
+    due = (
+        db.session.execute(
+            select(Order)
+            .where(
+                Order.status.in_(unpaid),
+                Order.expires_at < now,
+                or_(
+                    Order.expiry_attempted_at.is_(None),
+                    Order.expiry_attempted_at < now - RETRY_EXPIRY,
+                ),
+            )
+            .order_by(Order.expiry_attempted_at.asc().nulls_first(), Order.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
     expired = []
     for order in due:
+        order.expiry_attempted_at = now
         if order.payment_intent_id and not gateway.cancel_payment_intent(order.payment_intent_id):
+            record_order_event(order, "expiry_deferred", actor="system:orders-expire", at=now)
             continue
         order.expired_at = now
         record_order_event(order, "expired", actor="system:orders-expire", at=now)
         refresh_status(order, actor="system:orders-expire", at=now)
         expired.append(order.id)
     commit()
-    return expired
+    return ExpiryRun(examined=len(due), expired=expired)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from licensing.adapters.models import License, Order, Renewal, StripeEvent
 from licensing.adapters.payments import PaymentGateway, WebhookEvent
+from licensing.domain.errors import Conflict, PaymentFailed
 from licensing.domain.licenses import Channel, LicenseStatus
 from licensing.domain.notices import NoticeType
 from licensing.domain.orders import (
@@ -19,6 +20,7 @@ from licensing.domain.orders import (
     OrderKind,
     RefundReason,
     license_status,
+    paid_in_full,
     refund_instead_of_issue,
 )
 from licensing.domain.periods import rfc3339
@@ -99,6 +101,12 @@ def _on_succeeded(
         record_order_event(
             order, "paid", actor=_actor(event), at=now, paid_at=rfc3339(event.created)
         )
+    if order.refund_reason is not None:
+        return  # already given back by us: nothing more to issue or renew
+    if not _paid_in_full(order, event.object):
+        if order.refunded_at is None:
+            _refund(order, RefundReason.AMOUNT_MISMATCH, event, gateway, now)
+        return
     if order.kind == OrderKind.PURCHASE.value and order.license_id is None:
         _fulfil_purchase(order, event, gateway, now)
     elif order.kind == OrderKind.RENEWAL.value and not _renewal_recorded(order):
@@ -109,7 +117,17 @@ def _on_succeeded(
 
 def _renewal_recorded(order: Order) -> bool:
     found = db.session.execute(select(Renewal.id).where(Renewal.order_id == order.id)).first()
-    return found is not None or order.refund_reason is not None
+    return found is not None
+
+
+def _paid_in_full(order: Order, intent: Mapping[str, Any]) -> bool:
+    received = intent.get("amount_received", intent.get("amount"))
+    return paid_in_full(
+        price=order.price_amount,
+        currency=order.currency,
+        received=received if isinstance(received, int) else None,
+        received_currency=intent.get("currency"),
+    )
 
 
 def _fulfil_purchase(
@@ -123,41 +141,69 @@ def _fulfil_purchase(
         expired=order.expired_at is not None,
         domain_free=domain_is_free(order.domain),
     )
-    if reason is None:
-        new = NewLicense(
-            customer_id=order.customer_id,
-            edition=order.edition_code,
-            domain=order.domain,
-            channel=Channel.DIRECT,
-            purchased_at=order.paid_at,
-        )
-        license = add_license(
-            new=new,
-            source="purchase",
-            actor=_actor(event),
-            now=max(now, order.paid_at),
-            order_id=order.id,
-        )
+    license = _issue_license(order, event, now) if reason is None else None
+    if license is not None:
         order.license_id = license.id
         order.license = license
         record_order_event(
             order, "license_issued", actor=_actor(event), at=now, license_key=license.key
         )
     elif order.refunded_at is None:
-        _refund(order, reason, event, gateway, now)
+        _refund(order, reason or RefundReason.DOMAIN_TAKEN, event, gateway, now)
+
+
+def _issue_license(order: Order, event: WebhookEvent, now: datetime) -> License | None:
+    """The license, in a savepoint: if another license takes the domain at this very moment
+    (D4, the unique index), the payment is kept on record and refunded instead."""
+    assert order.paid_at is not None and order.domain is not None
+    new = NewLicense(
+        customer_id=order.customer_id,
+        edition=order.edition_code,
+        domain=order.domain,
+        channel=Channel.DIRECT,
+        purchased_at=order.paid_at,
+    )
+    try:
+        with db.session.begin_nested():
+            return add_license(
+                new=new,
+                source="purchase",
+                actor=_actor(event),
+                now=max(now, order.paid_at),
+                order_id=order.id,
+            )
+    except Conflict as conflict:
+        if conflict.code != "DOMAIN_TAKEN":
+            raise
+        return None
 
 
 def _refund(
     order: Order, reason: RefundReason, event: WebhookEvent, gateway: PaymentGateway, now: datetime
 ) -> None:
-    """Give the whole payment back through Stripe; the order records why."""
-    refund_id = gateway.refund_payment_intent(
-        order.payment_intent_id or "",
-        metadata={"order_id": str(order.id), "reason": reason.value},
-        idempotency_key=f"order-{order.id}-refund",
-    )
-    order.refunded_at = now
+    """Give the whole payment back through Stripe; the order records why.
+
+    If Stripe refuses (already refunded or disputed), the refusal is recorded for finance and
+    the event still succeeds: answering an error would only make Stripe retry for days.
+    """
     order.refund_reason = reason.value
+    try:
+        refund_id = gateway.refund_payment_intent(
+            order.payment_intent_id or "",
+            metadata={"order_id": str(order.id), "reason": reason.value},
+            idempotency_key=f"order-{order.payment_key or order.id}-refund",
+        )
+    except PaymentFailed as refused:
+        record_order_event(
+            order,
+            "refund_refused",
+            actor=_actor(event),
+            at=now,
+            reason=reason.value,
+            detail=refused.detail,
+        )
+        return
+    order.refunded_at = now
     record_order_event(
         order, "refunded", actor=_actor(event), at=now, reason=reason.value, refund_id=refund_id
     )
@@ -238,9 +284,9 @@ def _apply_license_status(order: Order, event: WebhookEvent, now: datetime) -> N
         return
     license = db.session.get(License, order.license_id, with_for_update=True)
     assert license is not None
-    status = license_status(order.facts)
-    if license.status == LicenseStatus.REVOKED.value or license.status == status.value:
-        return  # revoked is final: a won dispute after a refund does not bring it back
+    status = license_status(order.facts, LicenseStatus(license.status))
+    if license.status == status.value:
+        return
     record_event(
         license,
         "status_changed",

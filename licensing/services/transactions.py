@@ -41,7 +41,8 @@ def _guarded(action: Callable[[], None], on_conflict: Conflicts | None) -> None:
     try:
         action()
     except IntegrityError as error:
-        db.session.rollback()
+        if not db.session().in_nested_transaction():
+            db.session.rollback()  # (in a savepoint, its context manager rolls back to it)
         for markers, conflict in (on_conflict or {}).items():
             if violated(error, markers):
                 raise conflict from None

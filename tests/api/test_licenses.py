@@ -81,7 +81,7 @@ def test_import_rejects_future_purchase_and_unknown_references(admin: Api) -> No
         (
             {**base, "purchased_at": "2026-01-01T00:00:00Z", "edition": "gold"},
             "edition",
-            "VALIDATION_FAILED",
+            "EDITION_NOT_FOUND",
         ),
         (
             {**base, "purchased_at": "2026-01-01T00:00:00Z", "channel": "partner"},

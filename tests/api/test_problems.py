@@ -114,3 +114,34 @@ def test_duplicate_customer_email_is_409(admin: Api) -> None:
     new_customer(admin, email="dup@example.com")
     response = admin.post("/v1/customers", json={"email": "DUP@example.com", "name": "Again"})
     problem(response, 409, "EMAIL_TAKEN")
+
+
+def test_instants_out_of_range_are_422_not_500(admin: Api) -> None:
+    for instant in (
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:00:00-05:00",
+        "3000-01-01T00:00:00Z",
+    ):
+        body = {"version": "7.0", "released_at": instant}
+        assert (
+            "released_at"
+            in problem(admin.post("/v1/releases", json=body), 422, "VALIDATION_FAILED")["errors"]
+        )
+
+
+def test_cursor_beyond_bigint_is_422(admin: Api) -> None:
+    import base64
+
+    cursor = base64.urlsafe_b64encode(b"v1:9223372036854775808").decode().rstrip("=")
+    assert (
+        "cursor"
+        in problem(admin.get(f"/v1/releases?cursor={cursor}"), 422, "VALIDATION_FAILED")["errors"]
+    )
+
+
+def test_deeply_nested_json_is_400_even_unauthenticated(client) -> None:
+    deep = "[" * 30000 + "]" * 30000
+    response = client.post(
+        "/v1/licenses/validate", data=deep, headers={"Content-Type": "application/json"}
+    )
+    problem(response, 400, "MALFORMED_JSON")

@@ -81,7 +81,9 @@ def test_d7_purchase_order_snapshots_price_and_creates_one_payment_intent(
     }
     assert gateway.intents[pi]["amount"] == 30000
     assert gateway.intents[pi]["metadata"]["order_id"] == str(order["id"])
-    assert gateway.by_idempotency_key[f"order-{order['id']}-payment-intent"] == pi
+    keys = [k for k, v in gateway.by_idempotency_key.items() if v == pi]
+    assert len(keys) == 1 and keys[0].endswith("-payment-intent")
+    assert keys[0] != f"order-{order['id']}-payment-intent"  # random, not a database id
     expires = datetime.fromisoformat(order["expires_at"]) - datetime.fromisoformat(
         order["created_at"]
     )
@@ -105,10 +107,23 @@ def test_d4_order_for_a_taken_domain_is_409(
     assert gateway.intents == {}
 
 
-def test_order_request_is_validated_per_field(checkout: Api, gateway: FakeGateway) -> None:
-    body = {"kind": "gift", "customer_id": "7", "edition": "gold"}
+def test_order_request_is_validated_per_field(
+    checkout: Api, admin: Api, gateway: FakeGateway
+) -> None:
+    body = {"kind": "gift", "customer_id": "7", "edition": ""}
     errors = problem(checkout.post("/v1/orders", json=body), 422, "VALIDATION_FAILED")["errors"]
     assert set(errors) == {"kind", "customer_id", "edition"}
+    customer_id = new_customer(admin)["id"]
+    gold = {
+        "kind": "purchase",
+        "customer_id": customer_id,
+        "edition": "gold",
+        "domain": "g.example.com",
+    }
+    assert (
+        "edition"
+        in problem(checkout.post("/v1/orders", json=gold), 422, "EDITION_NOT_FOUND")["errors"]
+    )
     partial = {"kind": "purchase", "customer_id": 1, "license_key": "X"}
     errors = problem(checkout.post("/v1/orders", json=partial), 422, "VALIDATION_FAILED")["errors"]
     assert errors == {
@@ -354,3 +369,92 @@ def test_d8_orders_expire_after_24_hours_and_their_intents_are_cancelled(
     assert gateway.intents[old["payment"]["payment_intent_id"]]["status"] == "canceled"
     assert state(checkout, fresh) == ("awaiting_payment", None)
     assert state(checkout, paid_elsewhere) == ("awaiting_payment", None)  # its webhook decides
+
+
+def test_d4_domain_taken_at_the_very_moment_of_payment_is_refunded_not_lost(
+    client: FlaskClient,
+    checkout: Api,
+    admin: Api,
+    gateway: FakeGateway,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The friendly check says free, the database says taken: the payment is still
+    recorded, in a savepoint the license attempt is undone, and the money goes back."""
+    from licensing.services import payment_events
+
+    order = order_for(checkout, admin, domain="moment.example.com")
+    import_license(admin, customer_id=order["customer_id"], domain="moment.example.com")
+    monkeypatch.setattr(payment_events, "domain_is_free", lambda domain: True)
+    assert ok(deliver(client, succeeded(order)))["outcome"] == "applied"
+    shown = ok(checkout.get(f"/v1/orders/{order['id']}"))
+    assert (shown["status"], shown["refund_reason"]) == ("refunded", "domain_taken")
+    assert shown["paid_at"] and "license_key" not in shown
+
+
+def test_d7_a_payment_short_of_the_price_is_refunded(
+    client: FlaskClient, checkout: Api, admin: Api, gateway: FakeGateway
+) -> None:
+    order = order_for(checkout, admin)
+    pi = order["payment"]["payment_intent_id"]
+    short = {**intent(pi, charge="ch_short"), "amount": 1, "amount_received": 1, "currency": "usd"}
+    deliver(client, stripe_event("payment_intent.succeeded", short))
+    shown = ok(checkout.get(f"/v1/orders/{order['id']}"))
+    assert (shown["status"], shown["refund_reason"]) == ("refunded", "amount_mismatch")
+    assert "license_key" not in shown
+
+
+def test_stripe_refusing_our_refund_is_recorded_and_acknowledged(
+    client: FlaskClient,
+    checkout: Api,
+    admin: Api,
+    gateway: FakeGateway,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from licensing.domain.errors import PaymentFailed
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise PaymentFailed("Charge has already been refunded.")
+
+    monkeypatch.setattr(gateway, "refund_payment_intent", refuse)
+    order = order_for(checkout, admin)
+    late = datetime.fromisoformat(order["expires_at"]) + timedelta(seconds=1)
+    assert deliver(client, succeeded(order, at=late)).status_code == 200
+    shown = ok(checkout.get(f"/v1/orders/{order['id']}"))
+    assert shown["refund_reason"] == "order_expired" and shown["status"] == "paid"
+    assert shown["history"][-1]["type"] in ("refund_refused", "status_changed")
+    assert "refund_refused" in [e["type"] for e in shown["history"]]
+
+
+def test_client_secret_only_for_checkout_and_only_while_payable(
+    app: Flask, client: FlaskClient, checkout: Api, admin: Api, gateway: FakeGateway
+) -> None:
+    from tests.factories import make_key
+
+    order = order_for(checkout, admin)
+    finance = Api(client, make_key(app, "finance"))
+    assert ok(finance.get(f"/v1/orders/{order['id']}"))["payment"]["client_secret"] is None
+    assert ok(checkout.get(f"/v1/orders/{order['id']}"))["payment"]["client_secret"]
+    deliver(client, succeeded(order))
+    assert ok(checkout.get(f"/v1/orders/{order['id']}"))["payment"]["client_secret"] is None
+
+
+def test_d8_failed_orders_expire_too_and_uncancellable_ones_do_not_block_the_rest(
+    app: Flask, client: FlaskClient, checkout: Api, admin: Api, gateway: FakeGateway
+) -> None:
+    with time_machine.travel(NOW, tick=False):
+        stuck = [order_for(checkout, admin, domain=f"stuck{n}.example.com") for n in range(2)]
+        failed = order_for(checkout, admin, domain="failed.example.com")
+    for order in stuck:
+        gateway.intents[order["payment"]["payment_intent_id"]]["status"] = "succeeded"
+    pi = failed["payment"]["payment_intent_id"]
+    deliver(
+        client,
+        stripe_event(
+            "payment_intent.payment_failed",
+            intent(pi, status="requires_payment_method", error="declined"),
+        ),
+    )
+    with time_machine.travel(NOW + timedelta(days=2), tick=False):
+        result = app.test_cli_runner().invoke(args=["orders", "expire", "--limit", "2"])
+    assert "expired 1 order" in result.output
+    assert state(checkout, failed) == ("expired", None)

@@ -145,7 +145,7 @@ def test_d8_expiry_run_on_two_machines_at_once_cancels_each_order_once(
 
     def expire(_: int) -> list[int]:
         with app.app_context():
-            return orders.expire_orders(gateway=gateway, now=utcnow(), limit=7)
+            return orders.expire_orders(gateway=gateway, now=utcnow(), limit=7).expired
 
     runs = [_concurrently(2, expire) for _ in range(5)]
     expired = [order_id for run in runs for batch in run for order_id in batch]

@@ -53,6 +53,6 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
         webhook_secret=settings.stripe_webhook_secret,
         api_base=settings.stripe_api_base,
     )
-    init_api(app)
+    init_api(app, settings)
     cli.register(app)
     return app

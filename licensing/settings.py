@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from limits import parse
+
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 
@@ -31,6 +33,7 @@ class Settings:
     validate_rate_limit: str
     env: str = DEVELOPMENT
     max_body_bytes: int = 64 * 1024
+    rate_limit_storage_url: str = "memory://"
 
     @property
     def is_production(self) -> bool:
@@ -60,9 +63,24 @@ class Settings:
             stripe_webhook_secret=environ.get("STRIPE_WEBHOOK_SECRET") or "whsec_local",
             stripe_api_base=environ.get("STRIPE_API_BASE") or None,
             secret_key=environ.get("SECRET_KEY") or "development-only-secret-key",
-            validate_rate_limit=environ.get("VALIDATE_RATE_LIMIT") or "120/minute",
+            validate_rate_limit=_rate(environ.get("VALIDATE_RATE_LIMIT") or "120/minute"),
             env=env,
+            rate_limit_storage_url=environ.get("RATE_LIMIT_STORAGE_URL") or "memory://",
         )
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _rate(value: str) -> str:
+    """`off`, or a rate `limits` understands (`120/minute`, `10 per second`)."""
+    value = value.strip()
+    if value.lower() == "off":
+        return "off"
+    try:
+        parse(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"VALIDATE_RATE_LIMIT must be like 120/minute or off, not {value!r}"
+        ) from None
+    return value

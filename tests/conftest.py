@@ -45,8 +45,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def settings_for(database_url: str, **changes: Any) -> Settings:
+    """Development defaults on this database; the validate rate limit is off (its own test
+    turns it on), so that a long suite from one address is not throttled."""
     base = Settings.from_env({}, instance_path=Path("/nonexistent"))
-    return base.replace(database_url=database_url, **changes)
+    return base.replace(**{"database_url": database_url, "validate_rate_limit": "off", **changes})
 
 
 def pg_schema_url(schema: str) -> str:

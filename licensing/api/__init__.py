@@ -9,6 +9,8 @@ from werkzeug.routing import IntegerConverter
 from licensing.api import accounts, catalog, checkout, health, licenses, notices
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
 from licensing.api.problems import ProblemApi
+from licensing.api.rate_limits import OFF, ValidateRateLimit
+from licensing.settings import Settings
 
 BLUEPRINTS = (
     health.blp,
@@ -37,8 +39,12 @@ def require_json_body() -> None:
         raise UnsupportedMediaType("send the body as application/json")
 
 
-def init_api(app: Flask) -> ProblemApi:
+def init_api(app: Flask, settings: Settings) -> ProblemApi:
     app.url_map.converters["id"] = IdConverter
+    if settings.validate_rate_limit != OFF:
+        app.extensions["validate_rate_limit"] = ValidateRateLimit(
+            settings.validate_rate_limit, settings.rate_limit_storage_url
+        )
     api = ProblemApi(app)
     api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1})
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)

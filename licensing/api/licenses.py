@@ -18,6 +18,7 @@ from licensing.api.fields import (
     page_schema,
 )
 from licensing.api.idempotency import idempotent
+from licensing.api.rate_limits import rate_limited
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.licenses import Channel, LicenseStatus
@@ -219,6 +220,7 @@ class PartnerLicenses(MethodView):
 @blp.route("/licenses/validate")
 class LicenseValidation(MethodView):
     @public
+    @rate_limited
     @blp.arguments(ValidateSchema)
     @blp.response(200, ValidationSchema)
     def post(self, body: dict[str, Any]) -> Any:

@@ -123,7 +123,8 @@ def _webargs_errors(error: HTTPException) -> dict[str, list[str]]:
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     code = HTTP_CODES.get(status, f"HTTP_{status}")
-    headers = {}
+    # Headers the exception carries (Retry-After on 429, Allow on 405), not its content type.
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     data = getattr(error, "data", None) or {}
     headers.update(data.get("headers") or {})
     if status == 405 and getattr(error, "valid_methods", None):

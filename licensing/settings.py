@@ -34,6 +34,7 @@ class Settings:
     env: str = DEVELOPMENT
     max_body_bytes: int = 64 * 1024
     rate_limit_storage_url: str = "memory://"
+    paid_work_rate_cents: int = 3000  # R14: $30.00 per hour
 
     @property
     def is_production(self) -> bool:
@@ -66,6 +67,7 @@ class Settings:
             validate_rate_limit=_rate(environ.get("VALIDATE_RATE_LIMIT") or "120/minute"),
             env=env,
             rate_limit_storage_url=environ.get("RATE_LIMIT_STORAGE_URL") or "memory://",
+            paid_work_rate_cents=_cents(environ.get("PAID_WORK_RATE_CENTS") or "3000"),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -84,3 +86,10 @@ def _rate(value: str) -> str:
             f"VALIDATE_RATE_LIMIT must be like 120/minute or off, not {value!r}"
         ) from None
     return value
+
+
+def _cents(value: str) -> int:
+    """A positive whole number of cents (`3000` is $30.00)."""
+    if not value.strip().isdigit() or int(value) <= 0:
+        raise ConfigurationError(f"PAID_WORK_RATE_CENTS must be a positive integer, not {value!r}")
+    return int(value)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licensing.adapters.types import BigId, UTCDateTime
+from licensing.domain.bans import BanReason
 from licensing.domain.licenses import Channel, LicenseStatus
 from licensing.domain.money import Money
 from licensing.domain.notices import NoticeType
@@ -83,6 +84,32 @@ class Customer(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+
+    history: Mapped[list[CustomerEvent]] = relationship(
+        order_by="CustomerEvent.id", lazy="raise", viewonly=True
+    )
+
+
+class Ban(db.Model):
+    """R13, D11: a customer barred from the desk from `starts_at` up to (not including)
+    `ends_at` or the instant it was lifted; kept after it ends."""
+
+    __tablename__ = "bans"
+    __table_args__ = (
+        CheckConstraint(_one_of("reason", BanReason), name="reason_known"),
+        CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="ends_after_start"),
+        Index("ix_bans_customer_id_starts_at", "customer_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(2000))
+    set_by: Mapped[str] = mapped_column(String(120))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class Partner(db.Model):
@@ -272,6 +299,15 @@ class Order(db.Model):
             "payment_intent_id": self.payment_intent_id,
             "client_secret": self.client_secret if payable and self.secret_visible else None,
         }
+
+
+class CustomerEvent(HistoryRow, db.Model):
+    """A customer's history: bans set and lifted, with who did it (R13, D11)."""
+
+    __tablename__ = "customer_events"
+    __table_args__ = (Index("ix_customer_events_customer_id_id", "customer_id", "id"),)
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id"))
 
 
 class OrderEvent(HistoryRow, db.Model):

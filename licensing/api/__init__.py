@@ -6,7 +6,7 @@ from flask import Flask, request
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
-from licensing.api import accounts, catalog, checkout, health, licenses, notices
+from licensing.api import accounts, catalog, checkout, health, helpdesk, licenses, notices
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit
@@ -19,6 +19,7 @@ BLUEPRINTS = (
     licenses.blp,
     checkout.blp,
     notices.blp,
+    helpdesk.blp,
 )
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 

@@ -18,11 +18,23 @@ from licensing.services import accounts
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Customers and partners")
 
 
+class CustomerEventSchema(ma.Schema):
+    type = ma.fields.String(required=True)
+    actor = ma.fields.String(required=True)
+    at = Instant(required=True)
+    data = ma.fields.Dict(required=True)
+
+
 class CustomerSchema(ma.Schema):
     id = Id(dump_only=True)
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     created_at = Instant(dump_only=True)
+    history = ma.fields.List(
+        ma.fields.Nested(CustomerEventSchema),
+        dump_only=True,
+        metadata={"description": "bans set and lifted, with who did it (R13, D11)"},
+    )
 
 
 class PartnerSchema(OmitNoneSchema):
@@ -44,7 +56,8 @@ class Customers(MethodView):
     @blp.response(201, CustomerSchema)
     def post(self, body: dict[str, Any]) -> Any:
         """Open a customer account (one per email address)."""
-        return accounts.create_customer(**body, now=utcnow())
+        customer = accounts.create_customer(**body, now=utcnow())
+        return accounts.get_customer(customer.id, with_history=True)
 
 
 @blp.route("/customers/<id:customer_id>")
@@ -52,8 +65,8 @@ class CustomerById(MethodView):
     @requires(CHECKOUT, HELPDESK, FINANCE)
     @blp.response(200, CustomerSchema)
     def get(self, customer_id: int) -> Any:
-        """A customer account."""
-        return accounts.get_customer(customer_id)
+        """A customer account and its history."""
+        return accounts.get_customer(customer_id, with_history=True)
 
 
 @blp.route("/partners")

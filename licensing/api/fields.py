@@ -59,6 +59,14 @@ class Id(StrictInteger):
         super().__init__(**kwargs)
 
 
+class QueryId(ma.fields.Integer):
+    """A resource id in a query string (text there, so not strict), 1 to BIGINT's largest."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=2**63 - 1))
+        super().__init__(**kwargs)
+
+
 class MoneySchema(ma.Schema):
     """D1: integer minor units plus an ISO 4217 code; this service sells in USD."""
 

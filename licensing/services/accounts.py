@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from licensing.adapters.models import Customer, Partner
 from licensing.domain.errors import Conflict, NotFound
@@ -24,8 +25,9 @@ def create_customer(*, email: str, name: str, now: datetime) -> Customer:
     return customer
 
 
-def get_customer(customer_id: int) -> Customer:
-    customer = db.session.get(Customer, customer_id)
+def get_customer(customer_id: int, *, with_history: bool = False) -> Customer:
+    options = [selectinload(Customer.history)] if with_history else []
+    customer = db.session.get(Customer, customer_id, options=options, populate_existing=True)
     if customer is None:
         raise NotFound(f"no customer {customer_id}", code="CUSTOMER_NOT_FOUND")
     return customer

@@ -1,0 +1,82 @@
+"""Setting, lifting and listing bans (R13, D11); each lands on the customer's history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from licensing.adapters.models import Ban, CustomerEvent
+from licensing.domain.bans import BanReason
+from licensing.domain.errors import Conflict, Invalid, NotFound
+from licensing.domain.periods import rfc3339
+from licensing.extensions import db
+from licensing.services.accounts import get_customer
+
+
+def _record(customer_id: int, event_type: str, *, actor: str, at: datetime, **data: Any) -> None:
+    db.session.add(
+        CustomerEvent(customer_id=customer_id, type=event_type, actor=actor, at=at, data=data)
+    )
+
+
+def set_ban(
+    *,
+    customer_id: int,
+    reason: BanReason | str,
+    note: str,
+    ends_at: datetime | None,
+    actor: str,
+    now: datetime,
+) -> Ban:
+    """R13: from now, until `ends_at` or until lifted (D11)."""
+    get_customer(customer_id)
+    if ends_at is not None and ends_at <= now:
+        raise Invalid.field("ends_at", "a ban must end after it starts (now)")
+    ban = Ban(
+        customer_id=customer_id,
+        reason=BanReason(reason).value,
+        note=note,
+        set_by=actor,
+        starts_at=now,
+        ends_at=ends_at,
+    )
+    db.session.add(ban)
+    db.session.flush()
+    _record(
+        customer_id,
+        "ban_set",
+        actor=actor,
+        at=now,
+        ban_id=ban.id,
+        reason=ban.reason,
+        ends_at=rfc3339(ends_at) if ends_at else None,
+    )
+    db.session.commit()
+    return ban
+
+
+def lift_ban(ban_id: int, *, actor: str, now: datetime) -> Ban:
+    """D11: the ban stops applying at this instant; it stays on record."""
+    ban = db.session.get(Ban, ban_id, with_for_update=True)
+    if ban is None:
+        raise NotFound(f"no ban {ban_id}", code="BAN_NOT_FOUND")
+    if ban.lifted_at is not None:
+        raise Conflict("this ban was already lifted", code="BAN_ALREADY_LIFTED")
+    ban.lifted_at, ban.lifted_by = now, actor
+    _record(ban.customer_id, "ban_lifted", actor=actor, at=now, ban_id=ban.id)
+    db.session.commit()
+    return ban
+
+
+def customer_bans(customer_id: int) -> list[Ban]:
+    """Every ban of a customer, newest first, ended and lifted ones included."""
+    get_customer(customer_id)
+    return list(
+        db.session.execute(
+            select(Ban)
+            .where(Ban.customer_id == customer_id)
+            .order_by(Ban.starts_at.desc(), Ban.id.desc())
+        ).scalars()
+    )

@@ -1,0 +1,183 @@
+"""The helpdesk's question, answered from facts loaded in two SQL statements at most."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from licensing.adapters.models import Ban, Customer, Edition, License, Partner, Release
+from licensing.domain.desk import DeskAnswer, desk_at
+from licensing.domain.domains import normalize_domain
+from licensing.domain.entitlements import (
+    BanFacts,
+    CustomerFacts,
+    Department,
+    DomainLicense,
+    Entitlement,
+    decide,
+)
+from licensing.domain.errors import Invalid, NotFound
+from licensing.domain.licenses import Channel, LicenseStatus
+from licensing.extensions import db
+
+
+@dataclass(frozen=True)
+class PartnerContact:
+    id: int
+    name: str
+    support_email: str
+    support_url: str | None
+
+
+@dataclass(frozen=True)
+class EntitlementAnswer:
+    decision: Entitlement
+    department: Department
+    customer_id: int
+    domain: str | None
+    license_key: str | None
+    partner: PartnerContact | None
+    version_current: bool | None
+    desk: DeskAnswer
+
+
+def entitlement(
+    *,
+    customer_id: int,
+    department: Department,
+    domain: str | None,
+    version: str | None,
+    at: datetime,
+) -> EntitlementAnswer:
+    """Load the facts (customer and ban and release: one statement; the domain's license
+    with its partner: a second), then let `domain.entitlements.decide` answer."""
+    normalized = normalize_domain(domain) if domain is not None else None
+    customer, current_version, version_known = _customer_facts(customer_id, version, at)
+    if version is not None and not version_known:
+        raise Invalid.field("version", "not a published release", code="VERSION_UNKNOWN")
+    row = None
+    if department is Department.TECHNICAL_SUPPORT and normalized and customer.license_count:
+        row = _domain_license(normalized, customer_id)
+    license = _license_facts(row)
+    decision = decide(
+        department=department,
+        customer=customer,
+        domain_given=normalized is not None,
+        license=license,
+        at=at,
+    )
+    shown = decision.license is not None
+    return EntitlementAnswer(
+        decision=decision,
+        department=department,
+        customer_id=customer_id,
+        domain=normalized,
+        license_key=row.key if shown and row is not None else None,
+        partner=_partner(row) if decision.partner_routed and row is not None else None,
+        version_current=None if version is None else version == current_version,
+        desk=desk_at(at),
+    )
+
+
+def _customer_facts(
+    customer_id: int, version: str | None, at: datetime
+) -> tuple[CustomerFacts, str | None, bool]:
+    """One statement: the customer, the ban applying at `at` (D11), how many licenses they
+    hold and their best edition, and the current release (R10)."""
+    other = aliased(Ban)
+    active_ban = (
+        select(other.id)
+        .where(
+            other.customer_id == Customer.id,
+            other.starts_at <= at,
+            or_(other.ends_at.is_(None), other.ends_at > at),
+            or_(other.lifted_at.is_(None), other.lifted_at > at),
+        )
+        # The ban that lasts longest is the one to name (until lifted, then latest end).
+        .order_by(other.ends_at.is_(None).desc(), other.ends_at.desc(), other.id.desc())
+        .limit(1)
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    held = select(func.count(License.id)).where(License.customer_id == Customer.id)
+    best = (
+        select(License.edition_code)
+        .join(Edition, Edition.code == License.edition_code)
+        .where(License.customer_id == Customer.id, License.status != LicenseStatus.REVOKED.value)
+        .order_by(Edition.priority.desc())
+        .limit(1)
+    )
+    current = (
+        select(Release.version).order_by(Release.released_at.desc(), Release.id.desc()).limit(1)
+    )
+    known = select(func.count(Release.id)).where(Release.version == (version or ""))
+    row = db.session.execute(
+        select(
+            Customer.id,
+            Ban.id.label("ban_id"),
+            Ban.reason,
+            Ban.ends_at,
+            held.correlate(Customer).scalar_subquery().label("held"),
+            best.correlate(Customer).scalar_subquery().label("best"),
+            current.scalar_subquery().label("current"),
+            known.scalar_subquery().label("known") if version else literal(0).label("known"),
+        )
+        .outerjoin(Ban, Ban.id == active_ban)
+        .where(Customer.id == customer_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no customer {customer_id}", code="CUSTOMER_NOT_FOUND")
+    ban = BanFacts(row.ban_id, row.reason, row.ends_at) if row.ban_id is not None else None
+    facts = CustomerFacts(
+        customer_id=row.id, active_ban=ban, license_count=row.held, best_edition=row.best
+    )
+    return facts, row.current, bool(row.known)
+
+
+def _domain_license(domain: str, customer_id: int):  # type: ignore[no-untyped-def]
+    """One statement: the live license on the domain, else this customer's latest on it
+    (a revoked one explains itself as LICENSE_INACTIVE), with its partner's contacts."""
+    return db.session.execute(
+        select(
+            License.key,
+            License.customer_id,
+            License.edition_code,
+            License.channel,
+            License.status,
+            License.support_until,
+            License.updates_until,
+            Partner.id.label("partner_id"),
+            Partner.name.label("partner_name"),
+            Partner.support_email,
+            Partner.support_url,
+        )
+        .outerjoin(Partner, Partner.id == License.partner_id)
+        .where(
+            License.domain == domain,
+            or_(License.status != LicenseStatus.REVOKED.value, License.customer_id == customer_id),
+        )
+        .order_by(
+            case((License.status != LicenseStatus.REVOKED.value, 0), else_=1), License.id.desc()
+        )
+        .limit(1)
+    ).one_or_none()
+
+
+def _license_facts(row) -> DomainLicense | None:  # type: ignore[no-untyped-def]
+    if row is None:
+        return None
+    return DomainLicense(
+        customer_id=row.customer_id,
+        edition=row.edition_code,
+        channel=Channel(row.channel),
+        status=LicenseStatus(row.status),
+        support_until=row.support_until,
+        updates_until=row.updates_until,
+    )
+
+
+def _partner(row) -> PartnerContact:  # type: ignore[no-untyped-def]
+    return PartnerContact(row.partner_id, row.partner_name, row.support_email, row.support_url)

@@ -6,7 +6,16 @@ from flask import Flask, request
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
-from licensing.api import accounts, catalog, checkout, health, helpdesk, licenses, notices
+from licensing.api import (
+    accounts,
+    catalog,
+    checkout,
+    health,
+    helpdesk,
+    licenses,
+    notices,
+    paid_work,
+)
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit
@@ -20,6 +29,7 @@ BLUEPRINTS = (
     checkout.blp,
     notices.blp,
     helpdesk.blp,
+    paid_work.blp,
 )
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -54,4 +64,5 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
     app.before_request(require_json_body)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(paid_work.pages)  # HTML for people, not in the OpenAPI document
     return api

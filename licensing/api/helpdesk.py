@@ -15,8 +15,10 @@ from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import HELPDESK
 from licensing.domain.bans import BanReason
-from licensing.domain.entitlements import Department, EntitlementCode, Priority
+from licensing.domain.entitlements import Department, EntitlementCode, Priority, priority_of
+from licensing.domain.errors import Invalid
 from licensing.domain.money import Money
+from licensing.domain.quotes import WarrantyCode
 from licensing.services import bans, entitlements
 
 blp = Blueprint("helpdesk", __name__, url_prefix="/v1", description="Helpdesk")
@@ -24,10 +26,8 @@ blp = Blueprint("helpdesk", __name__, url_prefix="/v1", description="Helpdesk")
 
 class EntitlementArgsSchema(ma.Schema):
     customer_id = QueryId(required=True)
-    department = ma.fields.String(
-        required=True,
-        validate=ma.validate.OneOf([Department.TECHNICAL_SUPPORT, Department.CONSULTATION]),
-    )
+    department = ma.fields.String(required=True, validate=ma.validate.OneOf(list(Department)))
+    quote_id = QueryId(metadata={"description": "department=warranty: the paid work's quote"})
     domain = ma.fields.String(validate=ma.validate.Length(min=1, max=2000))
     version = ma.fields.String(validate=ma.validate.Length(min=1, max=32))
     at = Instant(metadata={"description": "answer as of this instant (bans as they stood)"})
@@ -67,11 +67,20 @@ class DeskSchema(ma.Schema):
     first_response_due = Instant(required=True)
 
 
+class WarrantyQuoteSchema(OmitNoneSchema):
+    OPTIONAL = ("warranty_until",)
+
+    id = Id(required=True)
+    warranty_until = Instant()
+
+
 class EntitlementSchema(OmitNoneSchema):
-    OPTIONAL = ("domain", "license", "partner", "ban", "version_current")
+    OPTIONAL = ("domain", "license", "partner", "ban", "version_current", "quote")
 
     allowed = ma.fields.Boolean(required=True)
-    code = ma.fields.String(required=True, validate=ma.validate.OneOf(list(EntitlementCode)))
+    code = ma.fields.String(
+        required=True, validate=ma.validate.OneOf([*EntitlementCode, *WarrantyCode])
+    )
     department = ma.fields.String(required=True)
     customer_id = Id(required=True)
     domain = ma.fields.String()
@@ -80,6 +89,7 @@ class EntitlementSchema(OmitNoneSchema):
     partner = ma.fields.Nested(PartnerContactSchema)
     ban = ma.fields.Nested(BanRefSchema)
     version_current = ma.fields.Boolean()
+    quote = ma.fields.Nested(WarrantyQuoteSchema)
     paid_work = ma.fields.Nested(PaidWorkSchema, required=True)
     desk = ma.fields.Nested(DeskSchema, required=True)
 
@@ -110,15 +120,17 @@ class Entitlements(MethodView):
         licensed, another account's license, partner sale, license inactive, support window
         over, allowed. A denial is a 200 with `allowed: false`; it still carries the paid
         work rate (R14)."""
+        department = Department(args["department"])
+        if department is Department.WARRANTY:
+            return _warranty(args)
         answer = entitlements.entitlement(
             customer_id=args["customer_id"],
-            department=Department(args["department"]),
+            department=department,
             domain=args.get("domain"),
             version=args.get("version"),
             at=args.get("at") or utcnow(),
         )
         decision, license = answer.decision, answer.decision.license
-        settings = current_app.config["SETTINGS"]
         return {
             "allowed": decision.allowed,
             "code": decision.code.value,
@@ -138,9 +150,36 @@ class Entitlements(MethodView):
             "partner": vars(answer.partner) if answer.partner else None,
             "ban": vars(decision.ban) if decision.ban else None,
             "version_current": answer.version_current,
-            "paid_work": {"rate_per_hour": Money(settings.paid_work_rate_cents)},
+            "paid_work": _paid_work(),
             "desk": vars(answer.desk),
         }
+
+
+def _paid_work() -> dict[str, Any]:
+    """R14: the rate the helpdesk can offer, on every answer (denials included)."""
+    return {"rate_per_hour": Money(current_app.config["SETTINGS"].paid_work_rate_cents)}
+
+
+def _warranty(args: dict[str, Any]) -> dict[str, Any]:
+    """R16: department=warranty, answered for a quote (codes ALLOWED, BANNED, QUOTE_NOT_FOUND,
+    NOT_QUOTE_OWNER, WARRANTY_NOT_STARTED, WARRANTY_ENDED)."""
+    if args.get("quote_id") is None:
+        raise Invalid.field("quote_id", "department=warranty needs the quote_id")
+    answer = entitlements.warranty_entitlement(
+        customer_id=args["customer_id"], quote_id=args["quote_id"], at=args.get("at") or utcnow()
+    )
+    ban = answer.customer.active_ban
+    return {
+        "allowed": answer.code is WarrantyCode.ALLOWED,
+        "code": answer.code.value,
+        "department": Department.WARRANTY.value,
+        "customer_id": answer.customer.customer_id,
+        "priority": priority_of(answer.customer.best_edition).value,
+        "ban": vars(ban) if ban else None,
+        "quote": {"id": answer.quote_id, "warranty_until": answer.warranty_until},
+        "paid_work": _paid_work(),
+        "desk": vars(answer.desk),
+    }
 
 
 @blp.route("/bans")

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from licensing.adapters.models import Ban, Customer, Edition, License, Partner, Release
+from licensing.adapters.models import Ban, Customer, Edition, License, Partner, Quote, Release
 from licensing.domain.desk import DeskAnswer, desk_at
 from licensing.domain.domains import normalize_domain
 from licensing.domain.entitlements import (
@@ -21,6 +21,7 @@ from licensing.domain.entitlements import (
 )
 from licensing.domain.errors import Invalid, NotFound
 from licensing.domain.licenses import Channel, LicenseStatus
+from licensing.domain.quotes import WarrantyCode, warranty_decision
 from licensing.extensions import db
 
 
@@ -181,3 +182,39 @@ def _license_facts(row) -> DomainLicense | None:  # type: ignore[no-untyped-def]
 
 def _partner(row) -> PartnerContact:  # type: ignore[no-untyped-def]
     return PartnerContact(row.partner_id, row.partner_name, row.support_email, row.support_url)
+
+
+@dataclass(frozen=True)
+class WarrantyAnswer:
+    code: WarrantyCode
+    customer: CustomerFacts
+    quote_id: int
+    warranty_until: datetime | None
+    desk: DeskAnswer
+
+
+def warranty_entitlement(*, customer_id: int, quote_id: int, at: datetime) -> WarrantyAnswer:
+    """R16: warranty tickets are open while the quote's month of warranty runs, to the
+    customer whose quote it is (two statements: the customer's facts, then the quote)."""
+    customer, _, _ = _customer_facts(customer_id, None, at)
+    quote = db.session.execute(
+        select(Quote.customer_id, Quote.warranty_starts_at, Quote.warranty_until).where(
+            Quote.id == quote_id
+        )
+    ).one_or_none()
+    code = warranty_decision(
+        banned=customer.active_ban is not None,
+        quote_customer_id=quote.customer_id if quote else None,
+        customer_id=customer_id,
+        starts_at=quote.warranty_starts_at if quote else None,
+        ends_at=quote.warranty_until if quote else None,
+        at=at,
+    )
+    own = quote is not None and quote.customer_id == customer_id
+    return WarrantyAnswer(
+        code=code,
+        customer=customer,
+        quote_id=quote_id,
+        warranty_until=quote.warranty_until if own else None,
+        desk=desk_at(at),
+    )

@@ -25,7 +25,7 @@ from licensing.domain.orders import (
 )
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
-from licensing.services import notices, renewals
+from licensing.services import notices, quotes, renewals
 from licensing.services.licenses import NewLicense, add_license, domain_is_free, record_event
 from licensing.services.orders import record_order_event, refresh_status
 
@@ -109,10 +109,23 @@ def _on_succeeded(
         return
     if order.kind == OrderKind.PURCHASE.value and order.license_id is None:
         _fulfil_purchase(order, event, gateway, now)
+    elif order.kind == OrderKind.WORK.value:
+        _fulfil_work(order, event, gateway, now)
     elif order.kind == OrderKind.RENEWAL.value and not _renewal_recorded(order):
         reason = renewals.apply_paid_renewal(order, actor=_actor(event), now=now)
         if reason is not None and order.refunded_at is None:
             _refund(order, reason, event, gateway, now)
+
+
+def _fulfil_work(order: Order, event: WebhookEvent, gateway: PaymentGateway, now: datetime) -> None:
+    """The quote is paid; a late payment (D8) or one for a superseded order goes back."""
+    assert order.paid_at is not None
+    late = order.expired_at is not None or order.paid_at > order.expires_at
+    reason = RefundReason.ORDER_EXPIRED if late else None
+    if reason is None and not quotes.mark_paid(order, actor=_actor(event), now=now):
+        reason = RefundReason.QUOTE_STALE
+    if reason is not None and order.refunded_at is None:
+        _refund(order, reason, event, gateway, now)
 
 
 def _renewal_recorded(order: Order) -> bool:

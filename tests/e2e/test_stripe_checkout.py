@@ -192,3 +192,49 @@ def test_d15_d9_renewal_paid_through_stripe_moves_the_dates_and_its_refund_moves
     assert http("POST", f"{service}/v1/stripe/webhook", body=body, headers=headers)[0] == 200
     _, after = http("GET", f"{service}/v1/licenses/{license['key']}", key=keys["checkout"])
     assert (after["updates_until"], after["status"]) == (license["updates_until"], "active")
+
+
+def test_r16_paid_work_end_to_end_accept_pay_complete_warranty(
+    app: Flask, service: str, keys: dict[str, str], stripe_client: stripe.StripeClient
+) -> None:
+    helpdesk = make_key(app, "helpdesk")
+    body = json.dumps({"email": f"{uuid.uuid4().hex[:8]}@work.example.com", "name": "W"}).encode()
+    customer = http("POST", f"{service}/v1/customers", key=keys["checkout"], body=body)[1]
+    lines = [
+        {
+            "category": "programming",
+            "description": "Exchange with 1C",
+            "hours": 3.5,
+            "service": "data_migration",
+        }
+    ]
+    status, quote = http(
+        "POST",
+        f"{service}/v1/quotes",
+        key=helpdesk,
+        body=json.dumps({"customer_id": customer["id"], "lines": lines}).encode(),
+    )
+    assert status == 201 and quote["amount"]["amount"] == 10500
+    assert http("POST", f"{service}/v1/quotes/{quote['id']}/send", key=helpdesk)[0] == 200
+    status, accepted = http(
+        "POST", f"{service}/v1/quotes/{quote['id']}/accept", key=keys["checkout"]
+    )
+    assert status == 200 and accepted["status"] == "accepted"
+    status, order = http("GET", f"{service}/v1/orders/{accepted['order_id']}", key=keys["checkout"])
+    assert (order["kind"], order["price"]["amount"]) == ("work", 10500)
+    pay(stripe_client, order, CARD_OK)
+    assert order_once(service, keys, order["id"], until="paid")["status"] == "paid"
+    status, paid = http("GET", f"{service}/v1/quotes/{quote['id']}", key=helpdesk)
+    assert paid["status"] == "paid"
+    status, done = http(
+        "POST", f"{service}/v1/quotes/{quote['id']}/complete", key=helpdesk, body=b"{}"
+    )
+    assert status == 200 and done["status"] == "completed"
+    until = datetime.fromisoformat(done["warranty_until"])
+    for at, code in ((until, "ALLOWED"), (until + relativedelta(seconds=1), "WARRANTY_ENDED")):
+        stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        query = (
+            f"department=warranty&customer_id={customer['id']}&quote_id={quote['id']}&at={stamp}"
+        )
+        status, answer = http("GET", f"{service}/v1/entitlements?{query}", key=helpdesk)
+        assert (status, answer["code"]) == (200, code)

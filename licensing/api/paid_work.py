@@ -1,0 +1,304 @@
+"""Paid work routes: quotes and their lifecycle (R14-R16, D12), the services outside support
+(R15), and the quote as a printable page behind a signed, expiring link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask import Blueprint as FlaskBlueprint
+from flask import current_app, render_template, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from licensing.api.auth import current_principal, public, requires
+from licensing.api.checkout import payment_gateway
+from licensing.api.fields import Id, Instant, MoneySchema, OmitNoneSchema, page_schema
+from licensing.api.idempotency import idempotent
+from licensing.clock import utcnow
+from licensing.domain.access import CHECKOUT, HELPDESK
+from licensing.domain.errors import NotFound
+from licensing.domain.money import format_decimal
+from licensing.domain.quotes import (
+    MAX_LINES,
+    SERVICE_CODES,
+    SERVICES_OUTSIDE_SUPPORT,
+    QuoteStatus,
+    WorkCategory,
+    amount_for,
+    quarter_hours,
+)
+from licensing.services import quotes
+from licensing.services.quotes import NewLine
+
+blp = Blueprint("paid_work", __name__, url_prefix="/v1", description="Paid work and quotes")
+pages = FlaskBlueprint("pages", __name__)
+
+LINK_LIFETIME = timedelta(days=30)
+
+
+class QuarterHours(ma.fields.Number):
+    """Hours in quarter-hour steps (D12): a JSON number such as 1.25, never text or NaN."""
+
+    num_type = float
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        try:
+            return quarter_hours(value)
+        except ValueError as error:
+            raise ma.ValidationError(str(error)) from None
+
+
+class LineSchema(OmitNoneSchema):
+    OPTIONAL = ("service",)
+
+    category = ma.fields.String(required=True, validate=ma.validate.OneOf(list(WorkCategory)))
+    service = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.OneOf(sorted(SERVICE_CODES)),
+        metadata={"description": "R15: a code of GET /v1/paid-work/services"},
+    )
+    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    hours = QuarterHours(required=True, metadata={"description": "quarter-hour steps"})
+
+
+class LinesSchema(ma.Schema):
+    lines = ma.fields.List(
+        ma.fields.Nested(LineSchema),
+        required=True,
+        validate=ma.validate.Length(min=1, max=MAX_LINES),
+    )
+
+
+class QuoteCreateSchema(LinesSchema):
+    customer_id = Id(required=True)
+    license_key = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=100))
+
+
+class QuoteEventSchema(ma.Schema):
+    type = ma.fields.String(required=True)
+    actor = ma.fields.String(required=True)
+    at = Instant(required=True)
+    data = ma.fields.Dict(required=True)
+
+
+class QuoteSchema(OmitNoneSchema):
+    OPTIONAL = (
+        "license_key",
+        "sent_at",
+        "valid_until",
+        "accepted_at",
+        "order_id",
+        "paid_at",
+        "completed_at",
+        "warranty_starts_at",
+        "warranty_until",
+    )
+
+    id = Id(required=True)
+    status = ma.fields.String(
+        attribute="effective_status", required=True, validate=ma.validate.OneOf(list(QuoteStatus))
+    )
+    customer_id = Id(required=True)
+    license_key = ma.fields.String()
+    lines = ma.fields.List(ma.fields.Nested(LineSchema), required=True)
+    hours = ma.fields.Float(required=True)
+    rate_per_hour = ma.fields.Nested(MoneySchema, attribute="rate_money", required=True)
+    amount = ma.fields.Nested(MoneySchema, attribute="amount_money", required=True)
+    created_at = Instant(required=True)
+    sent_at = Instant()
+    valid_until = Instant()
+    accepted_at = Instant()
+    order_id = Id(metadata={"description": "the order of kind `work` that pays it"})
+    paid_at = Instant()
+    completed_at = Instant()
+    warranty_starts_at = Instant()
+    warranty_until = Instant(metadata={"description": "R16: last instant of the warranty"})
+    history = ma.fields.List(ma.fields.Nested(QuoteEventSchema), required=True)
+
+
+class CompleteSchema(ma.Schema):
+    moved_to_hosting_at = Instant(
+        load_default=None,
+        metadata={"description": "R16: warranty runs from the move to the official hosting"},
+    )
+
+
+class ServiceSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+
+
+class LinkSchema(ma.Schema):
+    url = ma.fields.String(required=True)
+    expires_at = Instant(required=True)
+
+
+ServiceListSchema = page_schema(ServiceSchema, "ServiceList")
+
+
+def _lines(body: dict[str, Any]) -> list[NewLine]:
+    return [
+        NewLine(
+            category=WorkCategory(line["category"]),
+            description=line["description"],
+            quarters=line["hours"],
+            service=line.get("service"),
+        )
+        for line in body["lines"]
+    ]
+
+
+def _shown(quote_id: int) -> Any:
+    """The quote as GET shows it: a sent quote past its validity reads as expired (D12)."""
+    quote = quotes.get_quote(quote_id)
+    now = utcnow()
+    if quote.status == QuoteStatus.SENT.value and quote.valid_until and now > quote.valid_until:
+        quote.shown_status = QuoteStatus.EXPIRED.value
+    return quote
+
+
+@blp.route("/paid-work/services")
+class Services(MethodView):
+    @requires(HELPDESK, CHECKOUT)
+    @blp.response(200, ServiceListSchema)
+    def get(self) -> dict[str, Any]:
+        """R15: what support does not cover and is quoted individually."""
+        return {"items": SERVICES_OUTSIDE_SUPPORT, "next_cursor": None}
+
+
+@blp.route("/quotes")
+class Quotes(MethodView):
+    @requires(HELPDESK)
+    @idempotent
+    @blp.arguments(QuoteCreateSchema)
+    @blp.response(201, QuoteSchema)
+    def post(self, body: dict[str, Any]) -> Any:
+        """A draft quote: lines in quarter hours at the configured rate (R14, D12)."""
+        quote = quotes.create_quote(
+            customer_id=body["customer_id"],
+            license_key=body["license_key"],
+            lines=_lines(body),
+            rate_per_hour=current_app.config["SETTINGS"].paid_work_rate_cents,
+            actor=current_principal().actor,
+            now=utcnow(),
+        )
+        return _shown(quote.id)
+
+
+@blp.route("/quotes/<id:quote_id>")
+class QuoteById(MethodView):
+    @requires(HELPDESK, CHECKOUT)
+    @blp.response(200, QuoteSchema)
+    def get(self, quote_id: int) -> Any:
+        """A quote, its lines, amounts, dates and history."""
+        return _shown(quote_id)
+
+
+@blp.route("/quotes/<id:quote_id>/lines")
+class QuoteLines(MethodView):
+    @requires(HELPDESK)
+    @blp.arguments(LinesSchema)
+    @blp.response(200, QuoteSchema)
+    def put(self, body: dict[str, Any], quote_id: int) -> Any:
+        """Replace the lines of a draft (409 QUOTE_STATE once sent)."""
+        quotes.replace_lines(
+            quote_id, lines=_lines(body), actor=current_principal().actor, now=utcnow()
+        )
+        return _shown(quote_id)
+
+
+def _action(name: str, doc: str, scopes: tuple[str, ...]) -> type[MethodView]:
+    """POST /v1/quotes/{id}/<name>: one lifecycle step; 409 QUOTE_STATE when not allowed."""
+
+    class Action(MethodView):
+        @requires(*scopes)
+        @blp.response(200, QuoteSchema)
+        def post(self, quote_id: int) -> Any:
+            step = getattr(quotes, f"{name}_quote")
+            extra = {"gateway": payment_gateway()} if name == "accept" else {}
+            step(quote_id, actor=current_principal().actor, now=utcnow(), **extra)
+            return _shown(quote_id)
+
+    Action.post.__doc__ = doc
+    Action.__name__ = f"Quote{name.capitalize()}"
+    return Action
+
+
+blp.route("/quotes/<id:quote_id>/send")(
+    _action("send", "Send it: the customer may accept it for 14 days (D12).", (HELPDESK,))
+)
+blp.route("/quotes/<id:quote_id>/accept")(
+    _action(
+        "accept",
+        "Accept it: an order of kind `work` is created and paid like a purchase.",
+        (HELPDESK, CHECKOUT),
+    )
+)
+blp.route("/quotes/<id:quote_id>/cancel")(
+    _action("cancel", "Cancel a draft or sent quote.", (HELPDESK,))
+)
+
+
+@blp.route("/quotes/<id:quote_id>/complete")
+class QuoteComplete(MethodView):
+    @requires(HELPDESK)
+    @blp.arguments(CompleteSchema)
+    @blp.response(200, QuoteSchema)
+    def post(self, body: dict[str, Any], quote_id: int) -> Any:
+        """All work accepted: one month of warranty starts, now or from the move to the
+        official hosting (R16)."""
+        quotes.complete_quote(
+            quote_id,
+            moved_to_hosting_at=body["moved_to_hosting_at"],
+            actor=current_principal().actor,
+            now=utcnow(),
+        )
+        return _shown(quote_id)
+
+
+@blp.route("/quotes/<id:quote_id>/link")
+class QuoteLink(MethodView):
+    @requires(HELPDESK)
+    @blp.response(200, LinkSchema)
+    def post(self, quote_id: int) -> dict[str, Any]:
+        """A link to the quote's printable page for the customer, signed, valid 30 days."""
+        quotes.get_quote(quote_id)
+        expires = utcnow() + LINK_LIFETIME
+        token = _signer().dumps({"quote": quote_id, "exp": int(expires.timestamp())})
+        return {"url": f"{request.host_url}quotes/{quote_id}?token={token}", "expires_at": expires}
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="quote-page")
+
+
+@pages.route("/quotes/<id:quote_id>")
+@public
+def quote_page(quote_id: int) -> Any:
+    """The quote for the customer, printable; only with a valid, unexpired signed token."""
+    try:
+        claims = _signer().loads(request.args.get("token", ""))
+    except BadSignature:
+        raise NotFound("this link is not valid", code="LINK_INVALID") from None
+    if claims.get("quote") != quote_id or utcnow().timestamp() > claims.get("exp", 0):
+        raise NotFound("this link is not valid or has expired", code="LINK_INVALID")
+    quote = _shown(quote_id)
+    return render_template(
+        "quote.html",
+        quote=quote,
+        money=format_decimal,
+        line_amount=lambda line: amount_for(line.quarters, quote.rate_per_hour),
+        warranty=_warranty_text(quote),
+    )
+
+
+def _warranty_text(quote: Any) -> str:
+    if quote.warranty_until is not None:
+        return f"Warranty until {quote.warranty_until:%d %B %Y %H:%M} UTC."
+    return (
+        "One month of warranty from your acceptance of all the work, or from the day the "
+        "site moves to the official hosting."
+    )

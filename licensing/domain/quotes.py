@@ -1,0 +1,156 @@
+"""Paid extra work (R14-R16, D12): quote lines in quarter hours, amounts, lifecycle, warranty."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+
+from dateutil.relativedelta import relativedelta
+
+from licensing.domain.errors import Conflict
+from licensing.domain.periods import ensure_utc
+
+QUOTE_VALID_FOR = timedelta(days=14)  # D12
+WARRANTY = relativedelta(months=1)  # R16
+QUARTERS_PER_HOUR = 4
+MAX_LINE_HOURS = 500  # a sane bound: a larger job is several quotes
+MAX_LINES = 100
+
+
+class WorkCategory(StrEnum):
+    """R14: specialist time is layout, programming or design."""
+
+    LAYOUT = "layout"
+    PROGRAMMING = "programming"
+    DESIGN = "design"
+
+
+class QuoteStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    PAID = "paid"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+# The lifecycle; anything else is 409 QUOTE_STATE naming the current state.
+TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
+    QuoteStatus.DRAFT: frozenset({QuoteStatus.SENT, QuoteStatus.CANCELLED}),
+    QuoteStatus.SENT: frozenset({QuoteStatus.ACCEPTED, QuoteStatus.CANCELLED, QuoteStatus.EXPIRED}),
+    QuoteStatus.ACCEPTED: frozenset({QuoteStatus.PAID}),
+    QuoteStatus.PAID: frozenset({QuoteStatus.COMPLETED}),
+    QuoteStatus.COMPLETED: frozenset(),
+    QuoteStatus.CANCELLED: frozenset(),
+    QuoteStatus.EXPIRED: frozenset(),
+}
+
+
+def ensure_transition(current: QuoteStatus, target: QuoteStatus) -> None:
+    """409 QUOTE_STATE, naming the current state, for a move the lifecycle does not have."""
+    if target not in TRANSITIONS[current]:
+        raise Conflict(
+            f"a {current.value} quote cannot become {target.value}",
+            code="QUOTE_STATE",
+            extra={"current_state": current.value},
+        )
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    description: str
+
+
+# R15: what support does not cover and is quoted individually.
+SERVICES_OUTSIDE_SUPPORT = (
+    Service("data_migration", "Data migration from other systems"),
+    Service("server_move", "Moving a site between servers"),
+    Service("new_functionality", "New functionality"),
+    Service("web_development", "Web development"),
+    Service("web_design", "Web design"),
+    Service("consulting", "Layout or programming consultations beyond general questions"),
+    Service("third_party", "Third-party solutions"),
+    Service("server_setup", "Server setup"),
+    Service("performance", "Performance tuning"),
+    Service("import_files", "Finding or fixing errors in import files"),
+    Service("version_upgrade", "Version upgrades"),
+)
+SERVICE_CODES = frozenset(service.code for service in SERVICES_OUTSIDE_SUPPORT)
+
+
+def quarter_hours(hours: object) -> int:
+    """D12: positive hours in quarter-hour steps, as a count of quarter hours.
+
+    Accepts JSON numbers only (int or float; never bool, text, NaN or infinity); raises
+    ValueError with a message for anything else.
+    """
+    if isinstance(hours, bool) or not isinstance(hours, int | float | Decimal):
+        raise ValueError("hours must be a number, such as 1.5")
+    if isinstance(hours, float) and not math.isfinite(hours):
+        raise ValueError("hours must be a finite number")
+    try:
+        quarters = Decimal(str(hours)) * QUARTERS_PER_HOUR
+    except InvalidOperation:
+        raise ValueError("hours must be a number, such as 1.5") from None
+    if quarters <= 0:
+        raise ValueError("hours must be positive")
+    if quarters != quarters.to_integral_value():
+        raise ValueError("hours come in quarter-hour steps (0.25, 0.5, 0.75, 1, ...)")
+    if quarters > MAX_LINE_HOURS * QUARTERS_PER_HOUR:
+        raise ValueError(f"at most {MAX_LINE_HOURS} hours on one line")
+    return int(quarters)
+
+
+def amount_for(total_quarters: int, rate_per_hour: int) -> int:
+    """D12: hours x rate, exact; with a rate not divisible by four, rounded half-up once (D1)."""
+    exact = Decimal(total_quarters * rate_per_hour) / QUARTERS_PER_HOUR
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def valid_until(sent_at: datetime) -> datetime:
+    """D12: a sent quote can be accepted for 14 days (inclusive, D14)."""
+    return ensure_utc(sent_at) + QUOTE_VALID_FOR
+
+
+def warranty_until(starts_at: datetime) -> datetime:
+    """R16: one month of warranty from acceptance of all work or the move to our hosting."""
+    return ensure_utc(starts_at) + WARRANTY
+
+
+class WarrantyCode(StrEnum):
+    ALLOWED = "ALLOWED"
+    BANNED = "BANNED"
+    QUOTE_NOT_FOUND = "QUOTE_NOT_FOUND"
+    NOT_QUOTE_OWNER = "NOT_QUOTE_OWNER"
+    WARRANTY_NOT_STARTED = "WARRANTY_NOT_STARTED"
+    WARRANTY_ENDED = "WARRANTY_ENDED"
+
+
+def warranty_decision(
+    *,
+    banned: bool,
+    quote_customer_id: int | None,
+    customer_id: int,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    at: datetime,
+) -> WarrantyCode:
+    """R16 in order: banned (R13) -> no such quote -> another customer's quote -> warranty
+    not started (work not completed, or `at` before its start) -> ended (after `ends_at`,
+    inclusive per D14) -> allowed."""
+    if banned:
+        return WarrantyCode.BANNED
+    if quote_customer_id is None:
+        return WarrantyCode.QUOTE_NOT_FOUND
+    if quote_customer_id != customer_id:
+        return WarrantyCode.NOT_QUOTE_OWNER
+    if starts_at is None or ends_at is None or at < starts_at:
+        return WarrantyCode.WARRANTY_NOT_STARTED
+    if at > ends_at:
+        return WarrantyCode.WARRANTY_ENDED
+    return WarrantyCode.ALLOWED

@@ -1,0 +1,238 @@
+"""Paid extra work: quotes from draft to the end of warranty (R14-R16, D12)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
+
+from licensing.adapters.models import Customer, Order, Quote, QuoteEvent, QuoteLine
+from licensing.adapters.payments import PaymentGateway
+from licensing.domain.errors import Conflict, Invalid, NotFound
+from licensing.domain.money import CURRENCY
+from licensing.domain.orders import OrderKind, OrderStatus, expires_at
+from licensing.domain.periods import rfc3339
+from licensing.domain.quotes import (
+    QuoteStatus,
+    WorkCategory,
+    amount_for,
+    ensure_transition,
+    valid_until,
+    warranty_until,
+)
+from licensing.extensions import db
+from licensing.services.accounts import get_customer
+from licensing.services.licenses import find_license
+from licensing.services.orders import attach_payment_intent, record_order_event
+
+SYSTEM = "system:quotes"
+
+
+@dataclass(frozen=True)
+class NewLine:
+    category: WorkCategory
+    description: str
+    quarters: int
+    service: str | None = None
+
+
+def _record(quote: Quote, event_type: str, *, actor: str, at: datetime, **data: Any) -> None:
+    db.session.add(QuoteEvent(quote_id=quote.id, type=event_type, actor=actor, at=at, data=data))
+
+
+def _move(quote: Quote, target: QuoteStatus, *, actor: str, at: datetime, **data: Any) -> None:
+    """Every state change goes through the lifecycle's table, and into the history."""
+    ensure_transition(QuoteStatus(quote.status), target)
+    _record(quote, target.value, actor=actor, at=at, old=quote.status, **data)
+    quote.status = target.value
+
+
+def _set_lines(quote: Quote, lines: list[NewLine]) -> None:
+    quote.lines = [
+        QuoteLine(
+            position=n,
+            category=WorkCategory(line.category).value,
+            service=line.service,
+            description=line.description,
+            quarters=line.quarters,
+        )
+        for n, line in enumerate(lines)
+    ]
+    quote.total_quarters = sum(line.quarters for line in lines)
+    quote.amount = amount_for(quote.total_quarters, quote.rate_per_hour)
+
+
+def create_quote(
+    *,
+    customer_id: int,
+    lines: list[NewLine],
+    rate_per_hour: int,
+    actor: str,
+    now: datetime,
+    license_key: str | None = None,
+) -> Quote:
+    """D12: a draft; the hourly rate is snapshotted from configuration now."""
+    get_customer(customer_id)
+    license = None
+    if license_key is not None:
+        license = find_license(license_key)
+        if license.customer_id != customer_id:
+            raise Invalid.field("license_key", "this license is another customer's")
+    quote = Quote(
+        customer_id=customer_id,
+        license_id=license.id if license else None,
+        status=QuoteStatus.DRAFT.value,
+        rate_per_hour=rate_per_hour,
+        currency=CURRENCY,
+        created_at=now,
+        created_by=actor,
+    )
+    _set_lines(quote, lines)
+    db.session.add(quote)
+    db.session.flush()
+    _record(quote, "created", actor=actor, at=now, amount=quote.amount, hours=quote.hours)
+    db.session.commit()
+    return quote
+
+
+def get_quote(quote_id: int, *, lock: bool = False) -> Quote:
+    stmt = (
+        select(Quote)
+        .where(Quote.id == quote_id)
+        .options(selectinload(Quote.history), selectinload(Quote.license))
+    )
+    quote = db.session.execute(
+        stmt.with_for_update(of=Quote) if lock else stmt
+    ).scalar_one_or_none()
+    if quote is None:
+        raise NotFound(f"no quote {quote_id}", code="QUOTE_NOT_FOUND")
+    return quote
+
+
+def _for_change(quote_id: int, now: datetime) -> Quote:
+    """The quote, locked; a sent quote past its validity becomes expired first (D12)."""
+    quote = get_quote(quote_id, lock=True)
+    if quote.status == QuoteStatus.SENT.value and quote.valid_until and now > quote.valid_until:
+        _move(quote, QuoteStatus.EXPIRED, actor=SYSTEM, at=now)
+        quote.closed_at = now
+    return quote
+
+
+def replace_lines(quote_id: int, *, lines: list[NewLine], actor: str, now: datetime) -> Quote:
+    """Lines change only while the quote is a draft."""
+    quote = _for_change(quote_id, now)
+    if quote.status != QuoteStatus.DRAFT.value:
+        raise Conflict(
+            f"lines of a {quote.status} quote cannot change",
+            code="QUOTE_STATE",
+            extra={"current_state": quote.status},
+        )
+    db.session.execute(delete(QuoteLine).where(QuoteLine.quote_id == quote.id))
+    db.session.expire(quote, ["lines"])
+    _set_lines(quote, lines)
+    _record(quote, "lines_changed", actor=actor, at=now, amount=quote.amount, hours=quote.hours)
+    db.session.commit()
+    return quote
+
+
+def send_quote(quote_id: int, *, actor: str, now: datetime) -> Quote:
+    """D12: sent to the customer, who may accept it for 14 days."""
+    quote = _for_change(quote_id, now)
+    _move(quote, QuoteStatus.SENT, actor=actor, at=now)
+    quote.sent_at, quote.valid_until = now, valid_until(now)
+    db.session.commit()
+    return quote
+
+
+def cancel_quote(quote_id: int, *, actor: str, now: datetime) -> Quote:
+    quote = _for_change(quote_id, now)
+    _move(quote, QuoteStatus.CANCELLED, actor=actor, at=now)
+    quote.closed_at = now
+    db.session.commit()
+    return quote
+
+
+def accept_quote(quote_id: int, *, gateway: PaymentGateway, actor: str, now: datetime) -> Quote:
+    """The customer accepts: an order of kind `work` for the amount, paid like a purchase.
+
+    An accepted quote whose order expired unpaid may be accepted again (a new order, the
+    same price); otherwise acceptance follows the lifecycle.
+    """
+    quote = _for_change(quote_id, now)
+    if quote.status == QuoteStatus.ACCEPTED.value and _order_expired(quote):
+        _record(quote, "accepted_again", actor=actor, at=now, previous_order_id=quote.order_id)
+    else:
+        _move(quote, QuoteStatus.ACCEPTED, actor=actor, at=now)
+        quote.accepted_at = now
+    customer = db.session.get(Customer, quote.customer_id)
+    assert customer is not None
+    order = Order(
+        kind=OrderKind.WORK.value,
+        status=OrderStatus.AWAITING_PAYMENT.value,
+        customer_id=quote.customer_id,
+        license_id=quote.license_id,
+        price_amount=quote.amount,
+        list_price_amount=quote.amount,
+        currency=quote.currency,
+        created_at=now,
+        expires_at=expires_at(now),
+        created_by=actor,
+    )
+    db.session.add(order)
+    db.session.flush()
+    attach_payment_intent(order, customer, gateway)
+    record_order_event(
+        order,
+        "created",
+        actor=actor,
+        at=now,
+        kind=order.kind,
+        quote_id=quote.id,
+        price=order.price_amount,
+        currency=order.currency,
+        payment_intent_id=order.payment_intent_id,
+    )
+    quote.order_id = order.id
+    db.session.commit()
+    return quote
+
+
+def _order_expired(quote: Quote) -> bool:
+    order = db.session.get(Order, quote.order_id) if quote.order_id else None
+    return order is not None and order.status == OrderStatus.EXPIRED.value
+
+
+def mark_paid(order: Order, *, actor: str, now: datetime) -> bool:
+    """The work order was paid: its quote is paid. False when the payment is not for the
+    quote's current order (the caller refunds it)."""
+    quote = db.session.execute(
+        select(Quote).where(Quote.order_id == order.id).with_for_update()
+    ).scalar_one_or_none()
+    if quote is None or quote.status != QuoteStatus.ACCEPTED.value:
+        return (
+            quote is not None
+            and quote.status != QuoteStatus.ACCEPTED.value
+            and quote.paid_at is not None
+        )
+    _move(quote, QuoteStatus.PAID, actor=actor, at=now, order_id=order.id)
+    quote.paid_at = order.paid_at
+    return True
+
+
+def complete_quote(
+    quote_id: int, *, moved_to_hosting_at: datetime | None, actor: str, now: datetime
+) -> Quote:
+    """R16: the customer accepts all the work; a month of warranty starts then, or from the
+    day the site moved to the official hosting when that is given."""
+    quote = _for_change(quote_id, now)
+    if moved_to_hosting_at is not None and moved_to_hosting_at > now:
+        raise Invalid.field("moved_to_hosting_at", "the move cannot be in the future")
+    starts = moved_to_hosting_at or now
+    _move(quote, QuoteStatus.COMPLETED, actor=actor, at=now, warranty_starts_at=rfc3339(starts))
+    quote.completed_at = now
+    quote.warranty_starts_at, quote.warranty_until = starts, warranty_until(starts)
+    db.session.commit()
+    return quote

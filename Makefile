@@ -8,7 +8,7 @@ STRIPE_PORT ?= 8420
 STRIPE_WEBHOOK_SECRET ?= whsec_local
 export FLASK_APP := wsgi
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
+	$(BIN)/flask demo-data --licenses 200 --if-empty
 	@$(BIN)/python scripts/local_stripe.py --port $(STRIPE_PORT) \
 	  --webhook-url http://$(HOST):$(PORT)/v1/stripe/webhook --webhook-secret $(STRIPE_WEBHOOK_SECRET) \
 	  >instance/localstripe.log 2>&1 & echo $$! > instance/localstripe.pid
@@ -41,6 +42,10 @@ test: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+# Measurements, not tests: PostgreSQL at TEST_DATABASE_URL (default: the local one).
+bench: $(VENV)/.installed
+	$(BIN)/python tests/benchmarks/bench_reports.py
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -50,4 +55,4 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) instance .hypothesis
+	rm -rf $(VENV) instance .hypothesis test-artifacts

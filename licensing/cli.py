@@ -10,6 +10,7 @@ from licensing.adapters.notice_sender import HttpNoticeSender
 from licensing.clock import utcnow
 from licensing.domain.errors import DomainError
 from licensing.services import api_keys as keys
+from licensing.services import demo_data as demo
 from licensing.services import idempotency, notices, orders
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
@@ -106,6 +107,23 @@ def deliver_notices(limit: int) -> None:
     )
 
 
+@click.command("demo-data")
+@click.option("--licenses", "count", type=click.IntRange(1, 5_000_000), required=True)
+@click.option("--seed", default=42, show_default=True, help="Same seed, same data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when licenses already exist.")
+def demo_data(count: int, seed: int, if_empty: bool) -> None:
+    """Fill the database with COUNT licenses and years of renewals and refunds (seeded)."""
+    if if_empty and demo.has_licenses():
+        click.echo("licenses exist already; no demo data added")
+        return
+    summary = demo.generate(licenses=count, seed=seed, now=utcnow())
+    click.echo(
+        f"added {summary.customers} customers, {summary.licenses} licenses, "
+        f"{summary.renewals} renewals ({summary.refunded} refunded)"
+    )
+
+
 def register(app: Flask) -> None:
     for group in (api_keys_cli, orders_cli, idempotency_cli, events_cli):
         app.cli.add_command(group)
+    app.cli.add_command(demo_data)

@@ -157,9 +157,9 @@ class License(db.Model):
     status: Mapped[str] = mapped_column(String(16))
     purchased_at: Mapped[datetime] = mapped_column(UTCDateTime())
     support_until: Mapped[datetime] = mapped_column(UTCDateTime())
-    updates_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    updates_until: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     # The end of the first term; with the renewals that stand it gives updates_until (D9).
-    initial_updates_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    initial_updates_until: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     history: Mapped[list[LicenseEvent]] = relationship(
@@ -332,6 +332,8 @@ class Renewal(db.Model):
         CheckConstraint("list_price_amount >= 0", name="list_price_not_negative"),
         CheckConstraint("new_updates_until > old_updates_until", name="extends"),
         Index("ix_renewals_license_id_paid_at", "license_id", "paid_at"),
+        Index("ix_renewals_license_id_old_updates_until", "license_id", "old_updates_until"),
+        Index("ix_renewals_new_updates_until", "new_updates_until"),
         Index("ix_renewals_paid_at", "paid_at"),
     )
 

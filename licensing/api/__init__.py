@@ -15,6 +15,7 @@ from licensing.api import (
     licenses,
     notices,
     paid_work,
+    reports,
 )
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
 from licensing.api.problems import ProblemApi
@@ -30,6 +31,7 @@ BLUEPRINTS = (
     notices.blp,
     helpdesk.blp,
     paid_work.blp,
+    reports.blp,
 )
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -64,5 +66,7 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
     app.before_request(require_json_body)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
-    app.register_blueprint(paid_work.pages)  # HTML for people, not in the OpenAPI document
+    # HTML for people, behind signed links; not in the OpenAPI document.
+    app.register_blueprint(paid_work.pages)
+    app.register_blueprint(reports.pages)
     return api

@@ -101,3 +101,10 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
             "next_cursor": ma.fields.String(allow_none=True, required=True),
         },
     )
+
+
+class SignedLinkSchema(ma.Schema):
+    """A link for people (a page), signed with SECRET_KEY, and when it stops working."""
+
+    url = ma.fields.String(required=True)
+    expires_at = Instant(required=True)

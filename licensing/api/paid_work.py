@@ -15,7 +15,14 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.checkout import payment_gateway
-from licensing.api.fields import Id, Instant, MoneySchema, OmitNoneSchema, page_schema
+from licensing.api.fields import (
+    Id,
+    Instant,
+    MoneySchema,
+    OmitNoneSchema,
+    SignedLinkSchema,
+    page_schema,
+)
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import CHECKOUT, HELPDESK
@@ -129,11 +136,6 @@ class CompleteSchema(ma.Schema):
 class ServiceSchema(ma.Schema):
     code = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
-
-
-class LinkSchema(ma.Schema):
-    url = ma.fields.String(required=True)
-    expires_at = Instant(required=True)
 
 
 ServiceListSchema = page_schema(ServiceSchema, "ServiceList")
@@ -262,7 +264,7 @@ class QuoteComplete(MethodView):
 @blp.route("/quotes/<id:quote_id>/link")
 class QuoteLink(MethodView):
     @requires(HELPDESK)
-    @blp.response(200, LinkSchema)
+    @blp.response(200, SignedLinkSchema)
     def post(self, quote_id: int) -> dict[str, Any]:
         """A link to the quote's printable page for the customer, signed, valid 30 days."""
         quotes.get_quote(quote_id)

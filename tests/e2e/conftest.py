@@ -10,6 +10,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,19 @@ def stripe_client(localstripe: str) -> stripe.StripeClient:
     return stripe.StripeClient(STRIPE_KEY, base_addresses={"api": localstripe})
 
 
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """The app on a real loopback port, in a thread, for as long as the block runs."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def service(app: Flask, localstripe: str) -> Iterator[str]:
     """The app served on a real port, paying through localstripe, its webhook registered there."""
@@ -79,21 +93,17 @@ def service(app: Flask, localstripe: str) -> Iterator[str]:
     app.extensions["payments"] = StripeGateway(
         secret_key=STRIPE_KEY, webhook_secret=WEBHOOK_SECRET, api_base=localstripe
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    form = urllib.parse.urlencode({"url": f"{url}/v1/stripe/webhook", "secret": WEBHOOK_SECRET})
-    request = urllib.request.Request(
-        f"{localstripe}/_config/webhooks/licensing", data=form.encode()
-    )
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        assert answer.status == 200
     try:
-        yield url
+        with served(app) as url:
+            hook = {"url": f"{url}/v1/stripe/webhook", "secret": WEBHOOK_SECRET}
+            form = urllib.parse.urlencode(hook).encode()
+            register = urllib.request.Request(
+                f"{localstripe}/_config/webhooks/licensing", data=form
+            )
+            with urllib.request.urlopen(register, timeout=10) as answer:
+                assert answer.status == 200
+            yield url
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         app.extensions["payments"] = real
 
 

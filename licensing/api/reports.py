@@ -1,0 +1,247 @@
+"""Finance routes: the renewal report as JSON, CSV, and a page with a chart (D18)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, current_app, render_template, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from licensing.api.auth import public, requires
+from licensing.api.fields import Instant, MoneySchema, SignedLinkSchema
+from licensing.clock import utcnow
+from licensing.domain.access import FINANCE
+from licensing.domain.errors import NotFound
+from licensing.domain.money import Money, format_decimal
+from licensing.domain.reports import period as parse_period
+from licensing.services import reports
+from licensing.services.reports import RenewalReport
+
+blp = Blueprint("reports", __name__, url_prefix="/v1", description="Finance reports")
+pages = FlaskBlueprint("report_pages", __name__)
+
+CSV = "text/csv"
+LINK_LIFETIME = timedelta(days=7)
+CSV_COLUMNS = ("month", "edition", "rate", "count", "revenue", "refunded", "net", "currency")
+
+
+class ReportArgsSchema(ma.Schema):
+    from_ = ma.fields.String(required=True, data_key="from", metadata={"description": "YYYY-MM"})
+    to = ma.fields.String(required=True, metadata={"description": "YYYY-MM, included"})
+    edition = ma.fields.String(validate=ma.validate.Length(min=1, max=16))
+    at = Instant(metadata={"description": "'now' for the months ahead (forecasts)"})
+
+
+class PeriodSchema(ma.Schema):
+    from_ = ma.fields.String(required=True, data_key="from")
+    to = ma.fields.String(required=True)
+
+
+class RowSchema(ma.Schema):
+    month = ma.fields.String(required=True)
+    edition = ma.fields.String(required=True)
+    rate = ma.fields.String(required=True)
+    count = ma.fields.Integer(required=True)
+    revenue = ma.fields.Nested(MoneySchema, required=True)
+    refunded = ma.fields.Nested(MoneySchema, required=True)
+    net = ma.fields.Nested(MoneySchema, required=True)
+
+
+class TotalsSchema(ma.Schema):
+    count = ma.fields.Integer(required=True)
+    revenue = ma.fields.Nested(MoneySchema, required=True)
+    refunded = ma.fields.Nested(MoneySchema, required=True)
+    net = ma.fields.Nested(MoneySchema, required=True)
+
+
+class RateRowSchema(ma.Schema):
+    month = ma.fields.String(required=True)
+    due = ma.fields.Integer(required=True)
+    renewed_preferential = ma.fields.Integer(required=True)
+    renewed_standard = ma.fields.Integer(required=True)
+    not_renewed = ma.fields.Integer(required=True)
+    rate = ma.fields.Decimal(as_string=True, allow_none=True, required=True)
+
+
+class UpcomingSchema(ma.Schema):
+    month = ma.fields.String(required=True)
+    expiring = ma.fields.Integer(required=True)
+    potential_revenue = ma.fields.Nested(MoneySchema, required=True)
+
+
+class ReportSchema(ma.Schema):
+    period = ma.fields.Nested(PeriodSchema, required=True)
+    rows = ma.fields.List(ma.fields.Nested(RowSchema), required=True)
+    totals = ma.fields.Nested(TotalsSchema, required=True)
+    renewal_rate = ma.fields.List(ma.fields.Nested(RateRowSchema), required=True)
+    upcoming = ma.fields.List(ma.fields.Nested(UpcomingSchema), required=True)
+
+
+def _report(args: dict[str, Any]) -> RenewalReport:
+    return reports.renewal_report(
+        period=parse_period(args["from_"], args["to"]),
+        edition=args.get("edition"),
+        now=args.get("at") or utcnow(),
+    )
+
+
+def as_json(report: RenewalReport) -> dict[str, Any]:
+    money = lambda amount: Money(amount, report.currency)  # noqa: E731
+    return {
+        "period": {"from_": report.period.months()[0], "to": report.period.months()[-1]},
+        "rows": [
+            {
+                **vars(r),
+                "revenue": money(r.revenue),
+                "refunded": money(r.refunded),
+                "net": money(r.net),
+            }
+            for r in report.rows
+        ],
+        "totals": {
+            "count": report.totals["count"],
+            **{k: money(report.totals[k]) for k in ("revenue", "refunded", "net")},
+        },
+        "renewal_rate": [
+            {**vars(r), "not_renewed": r.not_renewed, "rate": r.rate} for r in report.renewal_rate
+        ],
+        "upcoming": [
+            {
+                "month": u.month,
+                "expiring": u.expiring,
+                "potential_revenue": money(u.potential_revenue),
+            }
+            for u in report.upcoming
+        ],
+    }
+
+
+def as_csv(report: RenewalReport) -> Response:
+    """RFC 4180 (CRLF, quoted where needed), a header row, amounts as 120.00, streamed."""
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for r in report.rows:
+            amounts = (format_decimal(a) for a in (r.revenue, r.refunded, r.net))
+            writer.writerow((r.month, r.edition, r.rate, r.count, *amounts, report.currency))
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    months = report.period.months()
+    name = f"renewals-{months[0]}-to-{months[-1]}.csv"
+    return Response(
+        stream_with_context(lines()),
+        mimetype=CSV,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@blp.route("/reports/renewals")
+class RenewalsReport(MethodView):
+    @requires(FINANCE)
+    @blp.arguments(ReportArgsSchema, location="query")
+    @blp.response(200, ReportSchema)
+    @blp.alt_response(200, content_type=CSV, description="The same rows as CSV (Accept: text/csv)")
+    def get(self, args: dict[str, Any]) -> Any:
+        """Renewals by month, edition and rate with refunds netted out, the renewal rate of the
+        terms that ended each month, and the expiries ahead (D18). Months in UTC."""
+        report = _report(args)
+        if request.accept_mimetypes.best_match(["application/json", CSV]) == CSV:
+            return as_csv(report)
+        return as_json(report)
+
+
+@blp.route("/reports/renewals/link")
+class RenewalsReportLink(MethodView):
+    @requires(FINANCE)
+    @blp.arguments(ReportArgsSchema, location="query")
+    @blp.response(200, SignedLinkSchema)
+    def post(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A signed link (7 days) to the report's page, for people and printers."""
+        parse_period(args["from_"], args["to"])
+        expires = utcnow() + LINK_LIFETIME
+        claims = {
+            "from": args["from_"],
+            "to": args["to"],
+            "edition": args.get("edition"),
+            "exp": int(expires.timestamp()),
+        }
+        token = _signer().dumps(claims)
+        return {"url": f"{request.host_url}reports/renewals?token={token}", "expires_at": expires}
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="renewals-report")
+
+
+@pages.route("/reports/renewals")
+@public
+def renewals_page() -> Any:
+    """The report as a page with a chart of monthly revenue by rate (inline SVG)."""
+    try:
+        claims = _signer().loads(request.args.get("token", ""))
+    except BadSignature:
+        raise NotFound("this link is not valid", code="LINK_INVALID") from None
+    if utcnow().timestamp() > claims.get("exp", 0):
+        raise NotFound("this link has expired", code="LINK_INVALID")
+    report = reports.renewal_report(
+        period=parse_period(claims["from"], claims["to"]),
+        edition=claims.get("edition"),
+        now=utcnow(),
+    )
+    return render_template(
+        "renewals.html", report=report, chart=chart(report), money=format_decimal
+    )
+
+
+def chart(report: RenewalReport) -> dict[str, Any]:
+    """Bars for the net revenue of each month, one group per month, split by rate."""
+    months = report.period.months()
+    by = {(m, rate): 0 for m in months for rate in ("preferential", "standard")}
+    for r in report.rows:
+        by[(r.month, r.rate)] += r.net
+    top = max([*by.values(), 1])
+    width, height, left, bottom = max(60 * len(months), 360), 260, 56, 36
+    slot = (width - left) / len(months)
+    bar = min(22.0, slot / 2.6)
+    groups = []
+    for n, m in enumerate(months):
+        x = left + n * slot + (slot - 2 * bar) / 2
+        bars = []
+        for k, rate in enumerate(("preferential", "standard")):
+            h = (height - bottom - 10) * by[(m, rate)] / top
+            bars.append(
+                {
+                    "rate": rate,
+                    "x": x + k * bar,
+                    "y": height - bottom - h,
+                    "h": h,
+                    "value": by[(m, rate)],
+                }
+            )
+        groups.append({"month": m, "label_x": left + n * slot + slot / 2, "bars": bars})
+    ticks = [
+        {"y": height - bottom - (height - bottom - 10) * f, "value": round(top * f)}
+        for f in (0, 0.5, 1)
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "bottom": bottom,
+        "bar": bar,
+        "groups": groups,
+        "ticks": ticks,
+    }

@@ -16,6 +16,7 @@ from licensing.adapters.payments import PaymentGateway
 from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Invalid, NotFound
 from licensing.domain.orders import OrderKind, OrderStatus, expires_at, order_status
+from licensing.domain.periods import rfc3339
 from licensing.extensions import db
 from licensing.services.licenses import ensure_domain_free
 from licensing.services.transactions import commit, flush
@@ -49,11 +50,7 @@ def create_purchase_order(
     actor: str,
     now: datetime,
 ) -> Order:
-    """D7: an order for a new license and a PaymentIntent for its price, locked now (D2, D8).
-
-    The PaymentIntent is created before the commit with an idempotency key derived from the
-    order, so a Stripe failure leaves no order (502) and a retried call no second intent.
-    """
+    """D7: an order for a new license at the edition's list price now (D2, D8)."""
     domain = normalize_domain(domain)
     customer = db.session.get(Customer, customer_id)
     if customer is None:
@@ -62,35 +59,68 @@ def create_purchase_order(
     if catalog is None:
         raise Invalid.field("edition", "no such edition", code="EDITION_NOT_FOUND")
     ensure_domain_free(domain)
-    order = Order(
-        kind=OrderKind.PURCHASE.value,
-        status=OrderStatus.AWAITING_PAYMENT.value,
-        customer_id=customer.id,
+    order = open_order(
+        kind=OrderKind.PURCHASE,
+        customer=customer,
+        price=catalog.price_amount,
+        list_price=catalog.price_amount,
+        currency=catalog.currency,
+        gateway=gateway,
+        actor=actor,
+        now=now,
         edition_code=catalog.code,
         domain=domain,
-        price_amount=catalog.price_amount,
-        list_price_amount=catalog.price_amount,
-        currency=catalog.currency,
+    )
+    commit()
+    return order
+
+
+def open_order(
+    *,
+    kind: OrderKind,
+    customer: Customer,
+    price: int,
+    list_price: int,
+    currency: str,
+    gateway: PaymentGateway,
+    actor: str,
+    now: datetime,
+    **fields: Any,
+) -> Order:
+    """An order awaiting payment for 24 hours (D8) at a price locked now (D2), with its
+    PaymentIntent and the first line of its history; committed by the caller's use case.
+
+    The PaymentIntent is created before the commit with an idempotency key of the order's
+    own, so a Stripe failure leaves no order (502) and a retried call no second intent.
+    """
+    order = Order(
+        kind=kind.value,
+        status=OrderStatus.AWAITING_PAYMENT.value,
+        customer_id=customer.id,
+        price_amount=price,
+        list_price_amount=list_price,
+        currency=currency,
         created_at=now,
         expires_at=expires_at(now),
         created_by=actor,
+        **fields,
     )
     db.session.add(order)
     flush()
     attach_payment_intent(order, customer, gateway)
+    shown = {k: rfc3339(v) if isinstance(v, datetime) else v for k, v in fields.items()}
     record_order_event(
         order,
         "created",
         actor=actor,
         at=now,
-        kind=order.kind,
-        price=order.price_amount,
-        currency=order.currency,
-        domain=domain,
-        edition=order.edition_code,
+        kind=kind.value,
+        price=price,
+        list_price=list_price,
+        currency=currency,
         payment_intent_id=order.payment_intent_id,
+        **shown,
     )
-    commit()
     return order
 
 

@@ -13,7 +13,7 @@ from licensing.adapters.models import Customer, Order, Quote, QuoteEvent, QuoteL
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.domain.money import CURRENCY
-from licensing.domain.orders import OrderKind, OrderStatus, expires_at
+from licensing.domain.orders import OrderKind, OrderStatus
 from licensing.domain.periods import rfc3339
 from licensing.domain.quotes import (
     QuoteStatus,
@@ -26,7 +26,7 @@ from licensing.domain.quotes import (
 from licensing.extensions import db
 from licensing.services.accounts import get_customer
 from licensing.services.licenses import find_license
-from licensing.services.orders import attach_payment_intent, record_order_event
+from licensing.services.orders import open_order
 
 SYSTEM = "system:quotes"
 
@@ -169,31 +169,16 @@ def accept_quote(quote_id: int, *, gateway: PaymentGateway, actor: str, now: dat
         quote.accepted_at = now
     customer = db.session.get(Customer, quote.customer_id)
     assert customer is not None
-    order = Order(
-        kind=OrderKind.WORK.value,
-        status=OrderStatus.AWAITING_PAYMENT.value,
-        customer_id=quote.customer_id,
-        license_id=quote.license_id,
-        price_amount=quote.amount,
-        list_price_amount=quote.amount,
+    order = open_order(
+        kind=OrderKind.WORK,
+        customer=customer,
+        price=quote.amount,
+        list_price=quote.amount,
         currency=quote.currency,
-        created_at=now,
-        expires_at=expires_at(now),
-        created_by=actor,
-    )
-    db.session.add(order)
-    db.session.flush()
-    attach_payment_intent(order, customer, gateway)
-    record_order_event(
-        order,
-        "created",
+        gateway=gateway,
         actor=actor,
-        at=now,
-        kind=order.kind,
-        quote_id=quote.id,
-        price=order.price_amount,
-        currency=order.currency,
-        payment_intent_id=order.payment_intent_id,
+        now=now,
+        license_id=quote.license_id,
     )
     quote.order_id = order.id
     db.session.commit()

@@ -12,7 +12,7 @@ from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict
 from licensing.domain.licenses import LIVE_STATUSES
 from licensing.domain.notices import NoticeType
-from licensing.domain.orders import OrderKind, OrderStatus, RefundReason, expires_at
+from licensing.domain.orders import OrderKind, RefundReason
 from licensing.domain.periods import rfc3339
 from licensing.domain.renewals import (
     RenewalQuote,
@@ -24,8 +24,8 @@ from licensing.domain.renewals import (
 from licensing.extensions import db
 from licensing.services import notices
 from licensing.services.licenses import find_license, record_event
-from licensing.services.orders import attach_payment_intent, record_order_event
-from licensing.services.transactions import commit, flush
+from licensing.services.orders import open_order
+from licensing.services.transactions import commit
 
 
 def _quote_for(license: License, at: datetime) -> tuple[RenewalQuote, Edition]:
@@ -52,38 +52,20 @@ def create_renewal_order(
     offer, edition = _quote_for(license, now)
     customer = db.session.get(Customer, license.customer_id)
     assert customer is not None
-    order = Order(
-        kind=OrderKind.RENEWAL.value,
-        status=OrderStatus.AWAITING_PAYMENT.value,
-        customer_id=license.customer_id,
+    order = open_order(
+        kind=OrderKind.RENEWAL,
+        customer=customer,
+        price=offer.price,
+        list_price=offer.list_price,
+        currency=edition.currency,
+        gateway=gateway,
+        actor=actor,
+        now=now,
         edition_code=license.edition_code,
         license_id=license.id,
-        price_amount=offer.price,
-        list_price_amount=offer.list_price,
-        currency=edition.currency,
         rate=offer.rate.value,
         percent=offer.percent,
         quoted_updates_until=license.updates_until,
-        created_at=now,
-        expires_at=expires_at(now),
-        created_by=actor,
-    )
-    db.session.add(order)
-    flush()
-    attach_payment_intent(order, customer, gateway)
-    record_order_event(
-        order,
-        "created",
-        actor=actor,
-        at=now,
-        kind=order.kind,
-        license_key=license.key,
-        rate=order.rate,
-        percent=order.percent,
-        price=order.price_amount,
-        list_price=order.list_price_amount,
-        currency=order.currency,
-        payment_intent_id=order.payment_intent_id,
     )
     commit()
     return order

@@ -1,0 +1,113 @@
+"""The hot paths (validate, entitlements): few statements, each an index lookup, no lazy
+loads; and the probes (healthz, readyz)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event, text
+
+from licensing import create_app
+from licensing.domain.entitlements import Department
+from licensing.extensions import db
+from licensing.services import entitlements, validation
+from tests.conftest import dispose, settings_for
+from tests.factories import Api, created, import_license, new_customer, problem
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def shop(admin: Api) -> dict[str, Any]:
+    customer = new_customer(admin)
+    created(
+        admin.post("/v1/releases", json={"version": "5.0", "released_at": "2026-01-01T00:00:00Z"})
+    )
+    return import_license(
+        admin,
+        customer_id=customer["id"],
+        domain="hot.example.com",
+        purchased_at="2026-11-20T00:00:00Z",
+    )
+
+
+def hot_calls(shop: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    return {
+        "validate": lambda: validation.validate(
+            key=shop["key"], domain="hot.example.com", version="5.0"
+        ),
+        "entitlements": lambda: entitlements.entitlement(
+            customer_id=shop["customer_id"],
+            department=Department.TECHNICAL_SUPPORT,
+            domain="hot.example.com",
+            version="5.0",
+            at=at,
+        ),
+    }
+
+
+@pytest.mark.parametrize("path", ["validate", "entitlements"])
+def test_each_hot_path_is_at_most_two_statements(
+    app: Flask, shop: dict[str, Any], path: str
+) -> None:
+    with app.app_context(), statements(app) as seen:
+        answer = hot_calls(shop)[path]()
+    assert answer is not None
+    assert len(seen) <= 2, [s for s, _ in seen]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("path", ["validate", "entitlements"])
+def test_each_hot_path_statement_can_use_an_index(
+    app: Flask, shop: dict[str, Any], path: str
+) -> None:
+    """EXPLAIN with sequential scans priced out: every table is reached through an index (a
+    tiny table would otherwise be scanned, which says nothing about a million rows)."""
+    with app.app_context():
+        with statements(app) as seen:
+            hot_calls(shop)[path]()
+        conn = db.session.connection()
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        for statement, parameters in seen:
+            cursor = conn.connection.driver_connection.cursor()
+            cursor.execute(f"EXPLAIN {statement}", parameters)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "Seq Scan" not in plan, plan
+            assert "Index" in plan, plan
+        db.session.rollback()
+
+
+def test_healthz_needs_no_database_and_readyz_reports_it(client, app: Flask) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+
+
+def test_readyz_is_503_problem_when_the_database_is_unreachable() -> None:
+    broken = create_app(
+        settings_for("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1")
+    )
+    try:
+        client = broken.test_client()
+        assert client.get("/healthz").status_code == 200
+        problem(client.get("/readyz"), 503, "DATABASE_UNAVAILABLE")
+    finally:
+        dispose(broken)

@@ -42,8 +42,11 @@ test: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# Measurements, not tests: PostgreSQL at TEST_DATABASE_URL (default: the local one).
+# Measurements, not tests: PostgreSQL at TEST_DATABASE_URL (default: the local one); wrk
+# from Debian's packages drives the load (installed here when missing).
 bench: $(VENV)/.installed
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python tests/benchmarks/bench_hot_paths.py
 	$(BIN)/python tests/benchmarks/bench_reports.py
 
 lint: $(VENV)/.installed

@@ -30,7 +30,8 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # hide_parameters: an error message never carries a key or a secret from a query.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE=API_TITLE,
         API_VERSION=API_VERSION,
@@ -43,7 +44,9 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     from licensing.adapters import models  # noqa: F401  (tables for migrations)
     from licensing.api import init_api
     from licensing.extensions import db, migrate
+    from licensing.logs import configure_logging
 
+    configure_logging()
     db.init_app(app)
     with app.app_context():
         enforce_sqlite_foreign_keys(db.engine)

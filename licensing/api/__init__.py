@@ -18,6 +18,7 @@ from licensing.api import (
     reports,
 )
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
+from licensing.api.hygiene import init_hygiene
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit
 from licensing.settings import Settings
@@ -61,6 +62,7 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
     api = ProblemApi(app)
     api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1})
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
+    init_hygiene(app, production=settings.is_production)
     # Authentication and scopes first, then the body's type, then (in the view) its fields.
     app.before_request(authenticate_request)
     app.before_request(require_json_body)

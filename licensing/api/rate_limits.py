@@ -1,6 +1,6 @@
 """Rate limit of `POST /v1/licenses/validate`, per client IP and per license key.
 
-Built on `limits` (the engine under Flask-Limiter): a moving window in memory by default,
+Built on `limits` (the engine under Flask-Limiter): a sliding window in memory by default,
 or in Redis (RATE_LIMIT_STORAGE_URL=redis://...) so that every worker shares the count.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app, request
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 OFF = "off"
@@ -27,7 +27,8 @@ class ValidateRateLimit:
 
     def __init__(self, rate: str, storage_uri: str) -> None:
         self.item: RateLimitItem = parse(rate)
-        self.window = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        # A sliding-window counter: constant work per hit, unlike a moving window's log.
+        self.window = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
 
     def check(self, *, client_ip: str, license_key: str | None) -> None:
         subjects = [("ip", client_ip)]

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from licensing.adapters.models import ApiKey
 from licensing.domain.access import Principal, is_valid_scope
@@ -48,15 +48,18 @@ def create_api_key(*, name: str, scopes: list[str], now: datetime) -> tuple[ApiK
     return key, f"{PREFIX}_{public_id}_{secret}"
 
 
+ACTIVE_KEY = select(ApiKey.id, ApiKey.name, ApiKey.secret_hash, ApiKey.scopes).where(
+    ApiKey.public_id == bindparam("public_id"), ApiKey.revoked_at.is_(None)
+)
+
+
 def authenticate(token: str) -> Principal | None:
     """The principal of a presented key, or None when it is unknown, malformed or revoked."""
     prefix, _, rest = token.partition("_")
     public_id, _, secret = rest.partition("_")
     if prefix != PREFIX or not public_id or not secret:
         return None
-    key = db.session.execute(
-        select(ApiKey).where(ApiKey.public_id == public_id, ApiKey.revoked_at.is_(None))
-    ).scalar_one_or_none()
+    key = db.session.execute(ACTIVE_KEY, {"public_id": public_id}).one_or_none()
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
         return None
     return Principal(key_id=key.id, name=key.name, scopes=frozenset(key.scopes))

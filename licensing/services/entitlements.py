@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from licensing.adapters.models import Ban, Customer, Edition, License, Partner, Quote, Release
+from licensing.adapters.types import UTCDateTime
 from licensing.domain.desk import DeskAnswer, desk_at
 from licensing.domain.domains import normalize_domain
 from licensing.domain.entitlements import (
@@ -83,11 +85,13 @@ def entitlement(
     )
 
 
-def _customer_facts(
-    customer_id: int, version: str | None, at: datetime
-) -> tuple[CustomerFacts, str | None, bool]:
-    """One statement: the customer, the ban applying at `at` (D11), how many licenses they
-    hold and their best edition, and the current release (R10)."""
+def _customer_facts_statement() -> Select[Any]:
+    """One statement: the customer, the ban applying at `:at` (D11), how many licenses they
+    hold and their best edition, and the current release (R10), with `:version` known or not.
+
+    Built once, with bound parameters, so each request only binds values to a statement
+    SQLAlchemy has already compiled (the hot path's cost is the database, not Python)."""
+    at = bindparam("at", type_=UTCDateTime())
     other = aliased(Ban)
     active_ban = (
         select(other.id)
@@ -114,8 +118,8 @@ def _customer_facts(
     current = (
         select(Release.version).order_by(Release.released_at.desc(), Release.id.desc()).limit(1)
     )
-    known = select(func.count(Release.id)).where(Release.version == (version or ""))
-    row = db.session.execute(
+    known = select(func.count(Release.id)).where(Release.version == bindparam("version"))
+    return (
         select(
             Customer.id,
             Ban.id.label("ban_id"),
@@ -124,24 +128,17 @@ def _customer_facts(
             held.correlate(Customer).scalar_subquery().label("held"),
             best.correlate(Customer).scalar_subquery().label("best"),
             current.scalar_subquery().label("current"),
-            known.scalar_subquery().label("known") if version else literal(0).label("known"),
+            known.scalar_subquery().label("known"),
         )
         .outerjoin(Ban, Ban.id == active_ban)
-        .where(Customer.id == customer_id)
-    ).one_or_none()
-    if row is None:
-        raise NotFound(f"no customer {customer_id}", code="CUSTOMER_NOT_FOUND")
-    ban = BanFacts(row.ban_id, row.reason, row.ends_at) if row.ban_id is not None else None
-    facts = CustomerFacts(
-        customer_id=row.id, active_ban=ban, license_count=row.held, best_edition=row.best
+        .where(Customer.id == bindparam("customer_id"))
     )
-    return facts, row.current, bool(row.known)
 
 
-def _domain_license(domain: str, customer_id: int):  # type: ignore[no-untyped-def]
-    """One statement: the live license on the domain, else this customer's latest on it
-    (a revoked one explains itself as LICENSE_INACTIVE), with its partner's contacts."""
-    return db.session.execute(
+def _domain_license_statement() -> Select[Any]:
+    """One statement: the live license on `:domain`, else this customer's latest on it (a
+    revoked one explains itself as LICENSE_INACTIVE), with its partner's contacts."""
+    return (
         select(
             License.key,
             License.customer_id,
@@ -157,13 +154,41 @@ def _domain_license(domain: str, customer_id: int):  # type: ignore[no-untyped-d
         )
         .outerjoin(Partner, Partner.id == License.partner_id)
         .where(
-            License.domain == domain,
-            or_(License.status != LicenseStatus.REVOKED.value, License.customer_id == customer_id),
+            License.domain == bindparam("domain"),
+            or_(
+                License.status != LicenseStatus.REVOKED.value,
+                License.customer_id == bindparam("customer_id"),
+            ),
         )
         .order_by(
             case((License.status != LicenseStatus.REVOKED.value, 0), else_=1), License.id.desc()
         )
         .limit(1)
+    )
+
+
+CUSTOMER_FACTS = _customer_facts_statement()
+DOMAIN_LICENSE = _domain_license_statement()
+
+
+def _customer_facts(
+    customer_id: int, version: str | None, at: datetime
+) -> tuple[CustomerFacts, str | None, bool]:
+    row = db.session.execute(
+        CUSTOMER_FACTS, {"customer_id": customer_id, "at": at, "version": version or ""}
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no customer {customer_id}", code="CUSTOMER_NOT_FOUND")
+    ban = BanFacts(row.ban_id, row.reason, row.ends_at) if row.ban_id is not None else None
+    facts = CustomerFacts(
+        customer_id=row.id, active_ban=ban, license_count=row.held, best_edition=row.best
+    )
+    return facts, row.current, bool(row.known)
+
+
+def _domain_license(domain: str, customer_id: int):  # type: ignore[no-untyped-def]
+    return db.session.execute(
+        DOMAIN_LICENSE, {"domain": domain, "customer_id": customer_id}
     ).one_or_none()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from licensing.adapters.models import License, Release
 from licensing.domain.domains import normalize_domain
@@ -11,25 +11,25 @@ from licensing.domain.license_keys import canonical_license_key
 from licensing.domain.licenses import LicenseFacts, LicenseStatus, Validation, validate_license
 from licensing.extensions import db
 
+# Built once with bound parameters: each call only binds values (the hot path, issue 9).
+RELEASE_DATE = select(Release.released_at).where(Release.version == bindparam("version"))
+LICENSE_FACTS = select(
+    License.domain, License.status, License.edition_code, License.updates_until
+).where(License.key == bindparam("key"))
+
 
 def validate(*, key: str, domain: str, version: str | None) -> Validation:
     """Answer a shop: is this key good for this domain, and may it install `version` (D17)?"""
     domain = normalize_domain(domain)
     released_at = None
     if version is not None:
-        released_at = db.session.execute(
-            select(Release.released_at).where(Release.version == version)
-        ).scalar_one_or_none()
+        released_at = db.session.execute(RELEASE_DATE, {"version": version}).scalar_one_or_none()
         if released_at is None:
             raise Invalid.field("version", "not a published release", code="VERSION_UNKNOWN")
     canonical = canonical_license_key(key)
     row = None
     if canonical is not None:
-        row = db.session.execute(
-            select(
-                License.domain, License.status, License.edition_code, License.updates_until
-            ).where(License.key == canonical)
-        ).one_or_none()
+        row = db.session.execute(LICENSE_FACTS, {"key": canonical}).one_or_none()
     facts = (
         LicenseFacts(
             domain=row.domain,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from licensing.adapters.payments import PaymentGateway, StripeGateway
 from licensing.adapters.types import enforce_sqlite_foreign_keys
@@ -12,6 +14,16 @@ from licensing.settings import Settings
 
 API_TITLE = "Licensing"
 API_VERSION = "1.0.0"
+
+
+class NoSessions(SecureCookieSessionInterface):
+    """Flask's cookie session is never used here; skip opening and saving it."""
+
+    def open_session(self, app: Flask, request: Any) -> None:  # type: ignore[override]
+        return None
+
+    def save_session(self, *args: Any) -> None:
+        return None
 
 
 def create_app(config: Settings | None = None, *, payments: PaymentGateway | None = None) -> Flask:
@@ -31,7 +43,9 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         # hide_parameters: an error message never carries a key or a secret from a query.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
+        # No pre-ping (a round trip per request on the hot paths): a connection the
+        # database dropped fails one request with 503, is discarded, and the pool refills.
+        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True, "pool_recycle": 1800},
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE=API_TITLE,
         API_VERSION=API_VERSION,
@@ -51,6 +65,7 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     with app.app_context():
         enforce_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    app.session_interface = NoSessions()  # an API: no cookie session to open per request
     app.extensions["payments"] = payments or StripeGateway(
         secret_key=settings.stripe_secret_key,
         webhook_secret=settings.stripe_webhook_secret,

@@ -8,7 +8,7 @@ STRIPE_PORT ?= 8420
 STRIPE_WEBHOOK_SECRET ?= whsec_local
 export FLASK_APP := wsgi
 
-.PHONY: run test bench lint format clean
+.PHONY: run test bench fuzz lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: $(VENV)/.installed
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python tests/benchmarks/bench_hot_paths.py
 	$(BIN)/python tests/benchmarks/bench_reports.py
+
+# Long fuzzing: many more generated requests per operation than the default suite's 15.
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/fuzz
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -76,7 +76,7 @@ def dispose(app: Flask) -> None:
 def pg_admin_engine() -> Iterator[sa.Engine]:
     if not PG_URL:
         pytest.skip(PG_SKIP_REASON)
-    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     yield engine
     engine.dispose()
 

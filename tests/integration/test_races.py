@@ -12,7 +12,7 @@ import time_machine
 from flask import Flask
 from sqlalchemy import func, select
 
-from licensing.adapters.models import License, LicenseEvent, Order, OrderEvent
+from licensing.adapters.models import License, LicenseEvent, Order, OrderEvent, Renewal
 from licensing.clock import utcnow
 from licensing.extensions import db
 from licensing.services import licenses, orders
@@ -176,3 +176,73 @@ def test_deliver_on_two_machines_at_once_sends_each_notice_once(app: Flask, admi
     assert sum(delivered) == 12
     ids = [body["id"] for body in receiver.bodies()]
     assert len(ids) == len(set(ids)) == 12
+
+
+def test_d16_two_renewals_of_one_license_paid_at_once_never_lose_a_year(
+    app: Flask, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    """Both orders were quoted on the same term: one applies, the other is refunded as
+    stale; never two years for two payments computed from the same end, never a lost one."""
+    customer = new_customer(admin)
+    license = import_license(admin, customer_id=customer["id"], purchased_at="2026-01-10T00:00:00Z")
+    with time_machine.travel("2026-12-01T00:00:00Z", tick=False):
+        orders_ = [
+            checkout.post(
+                "/v1/orders", json={"kind": "renewal", "license_key": license["key"]}
+            ).get_json()
+            for _ in range(2)
+        ]
+    events = [
+        signed(
+            stripe_event(
+                "payment_intent.succeeded",
+                intent(o["payment"]["payment_intent_id"], charge=f"ch_{n}"),
+            )
+        )
+        for n, o in enumerate(orders_)
+    ]
+
+    def pay(n: int) -> int:
+        body, headers = events[n]
+        return app.test_client().post("/v1/stripe/webhook", data=body, headers=headers).status_code
+
+    assert _concurrently(2, pay) == [200, 200]
+    shown = [
+        Api(app.test_client(), checkout.key).get(f"/v1/orders/{o['id']}").get_json()
+        for o in orders_
+    ]
+    assert sorted(o["status"] for o in shown) == ["paid", "refunded"]
+    assert [o.get("refund_reason") for o in shown if o["status"] == "refunded"] == ["quote_stale"]
+    with app.app_context():
+        renewed = db.session.execute(
+            select(License).where(License.key == license["key"])
+        ).scalar_one()
+        assert renewed.updates_until.isoformat() == "2028-01-10T00:00:00+00:00"  # one year more
+        assert db.session.execute(select(func.count()).select_from(Renewal)).scalar_one() == 1
+
+
+def test_a_quote_accepted_twice_at_once_makes_one_order(
+    app: Flask, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    helpdesk = Api(app.test_client(), make_key(app, "helpdesk"))
+    customer = new_customer(admin)
+    quote = helpdesk.post(
+        "/v1/quotes",
+        json={
+            "customer_id": customer["id"],
+            "lines": [{"category": "design", "description": "x", "hours": 1}],
+        },
+    ).get_json()
+    helpdesk.post(f"/v1/quotes/{quote['id']}/send")
+
+    def accept(_: int) -> int:
+        return (
+            Api(app.test_client(), checkout.key)
+            .post(f"/v1/quotes/{quote['id']}/accept")
+            .status_code
+        )
+
+    assert sorted(_concurrently(2, accept)) == [200, 409]
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == 1
+    assert len(gateway.intents) == 1

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from licensing.api.auth import requires
-from licensing.api.fields import Id, Instant, OmitNoneSchema
+from licensing.api.fields import Id, Instant, OmitNoneSchema, Text
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
@@ -28,7 +28,7 @@ class CustomerEventSchema(ma.Schema):
 class CustomerSchema(ma.Schema):
     id = Id(dump_only=True)
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    name = Text(required=True, max_length=200)
     created_at = Instant(dump_only=True)
     history = ma.fields.List(
         ma.fields.Nested(CustomerEventSchema),
@@ -41,7 +41,7 @@ class PartnerSchema(OmitNoneSchema):
     OPTIONAL = ("support_url",)
 
     id = Id(dump_only=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    name = Text(required=True, max_length=200)
     support_email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     support_url = ma.fields.Url(
         load_default=None, schemes={"http", "https"}, validate=ma.validate.Length(max=2000)

@@ -9,7 +9,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from licensing.api.auth import requires
-from licensing.api.fields import Instant, MoneySchema, PageArgsSchema, StrictInteger, page_schema
+from licensing.api.fields import (
+    Instant,
+    MoneySchema,
+    PageArgsSchema,
+    StrictInteger,
+    Text,
+    page_schema,
+)
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
@@ -35,7 +42,7 @@ class EditionSchema(ma.Schema):
 
 
 class EditionUpdateSchema(ma.Schema):
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    name = Text(max_length=100)
     price = ma.fields.Nested(MoneySchema, required=True)
 
 

@@ -108,3 +108,14 @@ class SignedLinkSchema(ma.Schema):
 
     url = ma.fields.String(required=True)
     expires_at = Instant(required=True)
+
+
+class Text(ma.fields.String):
+    """Text with surrounding white space removed; text that is only white space is missing."""
+
+    def __init__(self, *, max_length: int, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", ma.validate.Length(min=1, max=max_length))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()

@@ -21,6 +21,7 @@ from licensing.api.fields import (
     MoneySchema,
     OmitNoneSchema,
     SignedLinkSchema,
+    Text,
     page_schema,
 )
 from licensing.api.idempotency import idempotent
@@ -67,7 +68,7 @@ class LineSchema(OmitNoneSchema):
         validate=ma.validate.OneOf(sorted(SERVICE_CODES)),
         metadata={"description": "R15: a code of GET /v1/paid-work/services"},
     )
-    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    description = Text(required=True, max_length=2000)
     hours = QuarterHours(required=True, metadata={"description": "quarter-hour steps"})
 
 

@@ -145,3 +145,13 @@ def test_deeply_nested_json_is_400_even_unauthenticated(client) -> None:
         "/v1/licenses/validate", data=deep, headers={"Content-Type": "application/json"}
     )
     problem(response, 400, "MALFORMED_JSON")
+
+
+def test_text_that_is_only_white_space_is_missing_not_stored_blank(admin: Api) -> None:
+    """Found by the fuzzer: a name of one space was stored as an empty name."""
+    response = admin.post("/v1/customers", json={"email": "blank@example.com", "name": "   "})
+    assert "name" in problem(response, 422, "VALIDATION_FAILED")["errors"]
+    partner = admin.post("/v1/partners", json={"name": " ", "support_email": "s@example.com"})
+    assert "name" in problem(partner, 422, "VALIDATION_FAILED")["errors"]
+    trimmed = admin.post("/v1/customers", json={"email": "trim@example.com", "name": "  Ada  "})
+    assert trimmed.get_json()["name"] == "Ada"

@@ -51,3 +51,35 @@ def test_off_disables_and_a_bad_rate_is_a_startup_error() -> None:
     assert Settings.from_env({"VALIDATE_RATE_LIMIT": "off"}).validate_rate_limit == "off"
     with pytest.raises(ConfigurationError, match="VALIDATE_RATE_LIMIT"):
         Settings.from_env({"VALIDATE_RATE_LIMIT": "lots"})
+
+
+def _redis_up() -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", 6379)) == 0
+
+
+@pytest.mark.skipif(
+    not _redis_up(), reason="no Redis on 127.0.0.1:6379 (this machine kind starts one)"
+)
+def test_the_count_can_live_in_redis_so_every_worker_shares_it(backend, tmp_path: Path) -> None:
+    import uuid
+
+    from limits.storage import storage_from_string
+
+    url = "redis://127.0.0.1:6379/15"
+    storage_from_string(url).reset()
+    uri = backend.app.config["SQLALCHEMY_DATABASE_URI"]
+    workers = [
+        create_app(settings_for(uri, validate_rate_limit="2/minute", rate_limit_storage_url=url))
+        for _ in range(2)
+    ]
+    try:
+        ip = f"10.9.{uuid.uuid4().int % 250}.1"
+        answers = [validate(workers[n % 2], f"K{n}", ip).status_code for n in range(3)]
+        assert answers == [200, 200, 429]  # the third call, on the other worker, is counted too
+    finally:
+        for app in workers:
+            dispose(app)

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from licensing.api.auth import requires
-from licensing.api.fields import Id, Instant, OmitNoneSchema, Text
+from licensing.api.fields import HistoryEventSchema, Id, Instant, OmitNoneSchema, Text
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
@@ -18,20 +18,13 @@ from licensing.services import accounts
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Customers and partners")
 
 
-class CustomerEventSchema(ma.Schema):
-    type = ma.fields.String(required=True)
-    actor = ma.fields.String(required=True)
-    at = Instant(required=True)
-    data = ma.fields.Dict(required=True)
-
-
 class CustomerSchema(ma.Schema):
     id = Id(dump_only=True)
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     name = Text(required=True, max_length=200)
     created_at = Instant(dump_only=True)
     history = ma.fields.List(
-        ma.fields.Nested(CustomerEventSchema),
+        ma.fields.Nested(HistoryEventSchema),
         dump_only=True,
         metadata={"description": "bans set and lifted, with who did it (R13, D11)"},
     )

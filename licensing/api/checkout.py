@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from licensing.adapters.payments import PaymentGateway
 from licensing.api.auth import current_principal, public, requires
-from licensing.api.fields import Id, Instant, MoneySchema, OmitNoneSchema
+from licensing.api.fields import HistoryEventSchema, Id, Instant, MoneySchema, OmitNoneSchema
 from licensing.api.idempotency import idempotent
 from licensing.api.licenses import DOMAIN, EDITIONS, KEY
 from licensing.clock import utcnow
@@ -60,13 +60,6 @@ class PaymentSchema(ma.Schema):
     client_secret = ma.fields.String(required=True, allow_none=True)
 
 
-class OrderEventSchema(ma.Schema):
-    type = ma.fields.String(required=True)
-    actor = ma.fields.String(required=True)
-    at = Instant(required=True)
-    data = ma.fields.Dict(required=True)
-
-
 class OrderSchema(OmitNoneSchema):
     OPTIONAL = (
         "domain",
@@ -96,7 +89,7 @@ class OrderSchema(OmitNoneSchema):
     refund_reason = ma.fields.String(metadata={"description": "why the service refunded"})
     failure_message = ma.fields.String()
     payment = ma.fields.Nested(PaymentSchema, required=True)
-    history = ma.fields.List(ma.fields.Nested(OrderEventSchema), required=True)
+    history = ma.fields.List(ma.fields.Nested(HistoryEventSchema), required=True)
 
 
 class WebhookAckSchema(ma.Schema):

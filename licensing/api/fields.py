@@ -119,3 +119,12 @@ class Text(ma.fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class HistoryEventSchema(ma.Schema):
+    """One line of an append-only history: what happened, who did it, when, with what."""
+
+    type = ma.fields.String(required=True)
+    actor = ma.fields.String(required=True)
+    at = Instant(required=True)
+    data = ma.fields.Dict(required=True)

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.fields import (
+    HistoryEventSchema,
     Id,
     Instant,
     MoneySchema,
@@ -35,13 +36,6 @@ READERS = (CHECKOUT, HELPDESK, FINANCE, ANY_PARTNER)
 EDITIONS = ma.validate.Length(min=1, max=16)
 DOMAIN = ma.validate.Length(min=1, max=2000)
 KEY = ma.validate.Length(min=1, max=100)
-
-
-class LicenseEventSchema(ma.Schema):
-    type = ma.fields.String(required=True)
-    actor = ma.fields.String(required=True)
-    at = Instant(required=True)
-    data = ma.fields.Dict(required=True)
 
 
 class LicenseSummarySchema(ma.Schema):
@@ -70,7 +64,7 @@ class LicenseSchema(LicenseSummarySchema):
         required=True,
         metadata={"description": "D17: the newest release published on or before updates_until"},
     )
-    history = ma.fields.List(ma.fields.Nested(LicenseEventSchema), required=True)
+    history = ma.fields.List(ma.fields.Nested(HistoryEventSchema), required=True)
 
 
 class QuoteArgsSchema(ma.Schema):

@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.checkout import payment_gateway
 from licensing.api.fields import (
+    HistoryEventSchema,
     Id,
     Instant,
     MoneySchema,
@@ -85,13 +86,6 @@ class QuoteCreateSchema(LinesSchema):
     license_key = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=100))
 
 
-class QuoteEventSchema(ma.Schema):
-    type = ma.fields.String(required=True)
-    actor = ma.fields.String(required=True)
-    at = Instant(required=True)
-    data = ma.fields.Dict(required=True)
-
-
 class QuoteSchema(OmitNoneSchema):
     OPTIONAL = (
         "license_key",
@@ -124,7 +118,7 @@ class QuoteSchema(OmitNoneSchema):
     completed_at = Instant()
     warranty_starts_at = Instant()
     warranty_until = Instant(metadata={"description": "R16: last instant of the warranty"})
-    history = ma.fields.List(ma.fields.Nested(QuoteEventSchema), required=True)
+    history = ma.fields.List(ma.fields.Nested(HistoryEventSchema), required=True)
 
 
 class CompleteSchema(ma.Schema):

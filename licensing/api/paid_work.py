@@ -37,6 +37,7 @@ from licensing.domain.quotes import (
     QuoteStatus,
     WorkCategory,
     amount_for,
+    has_lapsed,
     quarter_hours,
 )
 from licensing.services import quotes
@@ -151,8 +152,7 @@ def _lines(body: dict[str, Any]) -> list[NewLine]:
 def _shown(quote_id: int) -> Any:
     """The quote as GET shows it: a sent quote past its validity reads as expired (D12)."""
     quote = quotes.get_quote(quote_id)
-    now = utcnow()
-    if quote.status == QuoteStatus.SENT.value and quote.valid_until and now > quote.valid_until:
+    if has_lapsed(QuoteStatus(quote.status), quote.valid_until, utcnow()):
         quote.shown_status = QuoteStatus.EXPIRED.value
     return quote
 

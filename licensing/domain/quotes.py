@@ -117,6 +117,11 @@ def valid_until(sent_at: datetime) -> datetime:
     return ensure_utc(sent_at) + QUOTE_VALID_FOR
 
 
+def has_lapsed(status: QuoteStatus, valid_until: datetime | None, now: datetime) -> bool:
+    """D12: a sent quote not accepted by the end of its validity (inclusive, D14) expires."""
+    return status is QuoteStatus.SENT and valid_until is not None and now > valid_until
+
+
 def warranty_until(starts_at: datetime) -> datetime:
     """R16: one month of warranty from acceptance of all work or the move to our hosting."""
     return ensure_utc(starts_at) + WARRANTY

@@ -53,13 +53,6 @@ def list_releases(*, limit: int, cursor: str | None) -> Page[Release]:
     )
 
 
-def current_release() -> Release | None:
-    """R10: the current version is the newest published release."""
-    return db.session.execute(
-        select(Release).order_by(Release.released_at.desc(), Release.id.desc()).limit(1)
-    ).scalar_one_or_none()
-
-
 def find_release(version: str) -> Release | None:
     return db.session.execute(
         select(Release).where(Release.version == version)

@@ -20,7 +20,7 @@ from licensing.domain.license_keys import generate_license_key
 from licensing.domain.money import percent_of
 from licensing.domain.orders import OrderKind, OrderStatus
 from licensing.domain.periods import license_dates
-from licensing.domain.renewals import PERCENT, extended_until, rate_at
+from licensing.domain.renewals import PERCENT, RenewalRate, extended_until, rate_at
 from licensing.extensions import db
 
 CHUNK = 5000
@@ -181,7 +181,7 @@ def _order(
         "list_price_amount": list_price,
         "currency": "USD",
         "rate": rate,
-        "percent": 20 if rate == "preferential" else 30,
+        "percent": PERCENT[RenewalRate(rate)],
         "quoted_updates_until": quoted,
         "created_at": paid_at - timedelta(minutes=5),
         "expires_at": paid_at + timedelta(hours=24),

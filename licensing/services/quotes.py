@@ -20,6 +20,7 @@ from licensing.domain.quotes import (
     WorkCategory,
     amount_for,
     ensure_transition,
+    has_lapsed,
     valid_until,
     warranty_until,
 )
@@ -115,7 +116,7 @@ def get_quote(quote_id: int, *, lock: bool = False) -> Quote:
 def _for_change(quote_id: int, now: datetime) -> Quote:
     """The quote, locked; a sent quote past its validity becomes expired first (D12)."""
     quote = get_quote(quote_id, lock=True)
-    if quote.status == QuoteStatus.SENT.value and quote.valid_until and now > quote.valid_until:
+    if has_lapsed(QuoteStatus(quote.status), quote.valid_until, now):
         _move(quote, QuoteStatus.EXPIRED, actor=SYSTEM, at=now)
         quote.closed_at = now
     return quote

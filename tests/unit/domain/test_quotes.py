@@ -95,3 +95,15 @@ def test_r16_warranty_decision(banned, owner, starts, at, code) -> None:
         banned=banned, quote_customer_id=owner, customer_id=1, starts_at=starts, ends_at=ends, at=at
     )
     assert decision is code
+
+
+def test_d12_d14_a_sent_quote_lapses_one_second_after_its_validity() -> None:
+    from datetime import timedelta
+
+    from licensing.domain.quotes import has_lapsed
+
+    until = valid_until(START)
+    assert not has_lapsed(QuoteStatus.SENT, until, until)
+    assert has_lapsed(QuoteStatus.SENT, until, until + timedelta(seconds=1))
+    assert not has_lapsed(QuoteStatus.DRAFT, None, until + timedelta(days=99))
+    assert not has_lapsed(QuoteStatus.ACCEPTED, until, until + timedelta(days=1))

@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STRIPE_PORT ?= 8420
 STRIPE_WEBHOOK_SECRET ?= whsec_local
+# Where make run keeps the local Stripe's log and pid (the README test points it elsewhere).
+RUN_DIR ?= instance
 export FLASK_APP := wsgi
 
 .PHONY: run test bench fuzz lint format clean
@@ -20,22 +22,24 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo-data --licenses 200 --if-empty
-	@$(BIN)/python scripts/local_stripe.py --port $(STRIPE_PORT) \
+	@mkdir -p instance $(RUN_DIR)
+	$(BIN)/licensing db upgrade
+	$(BIN)/licensing demo-data --licenses 200 --if-empty
+	@$(BIN)/python scripts/local_stripe.py --port $(STRIPE_PORT) --from-scratch \
 	  --webhook-url http://$(HOST):$(PORT)/v1/stripe/webhook --webhook-secret $(STRIPE_WEBHOOK_SECRET) \
-	  >instance/localstripe.log 2>&1 & echo $$! > instance/localstripe.pid
-	@KEY=$$($(BIN)/flask api-keys create --name "admin-$$(date +%Y%m%d%H%M%S)" --scopes admin | tail -n 1); \
+	  >$(RUN_DIR)/localstripe.log 2>&1 & echo $$! > $(RUN_DIR)/localstripe.pid
+	@KEY=$$($(BIN)/licensing api-keys create --name "admin-$$(date +%Y%m%d%H%M%S)" --scopes admin | tail -n 1); \
 	  echo; \
 	  echo "  Licensing is starting at http://$(HOST):$(PORT)  (OpenAPI: /v1/openapi.json)"; \
 	  echo "  Admin API key (shown once):  $$KEY"; \
 	  echo "  Try: curl -H \"Authorization: Bearer $$KEY\" http://$(HOST):$(PORT)/v1/editions"; \
-	  echo "  Local Stripe: http://$(HOST):$(STRIPE_PORT) (STRIPE_API_BASE)"; \
+	  echo "  Local Stripe: http://$(HOST):$(STRIPE_PORT) (STRIPE_API_BASE), fresh at every start"; \
+	  echo "  Operator commands: .venv/bin/licensing --help"; \
 	  echo
 	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) STRIPE_WEBHOOK_SECRET=$(STRIPE_WEBHOOK_SECRET) \
 	  $(BIN)/gunicorn --bind $(HOST):$(PORT) \
 	  --workers 2 --threads 4 --access-logfile - wsgi:app; \
-	  status=$$?; kill $$(cat instance/localstripe.pid) 2>/dev/null; exit $$status
+	  status=$$?; kill $$(cat $(RUN_DIR)/localstripe.pid) 2>/dev/null; exit $$status
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -1,5 +1,8 @@
 """Seeded, reproducible demo data: licenses over several years with renewals and refunds.
 
+A release history comes with it (one release every four months, the newest ten days old),
+so that `validate` with a `version` answers from the start (D17).
+
 For `make run`'s small demo and for the benchmarks' million licenses. Rows are written in
 bulk (core INSERTs in chunks), dates and prices come from the domain rules, so reports over
 this data are what real data would give. Generated licenses carry no history rows.
@@ -13,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, insert, select, text
 
-from licensing.adapters.models import Customer, Edition, License, Order, Partner, Renewal
+from licensing.adapters.models import Customer, Edition, License, Order, Partner, Release, Renewal
 from licensing.domain.license_keys import generate_license_key
 from licensing.domain.money import percent_of
 from licensing.domain.orders import OrderKind, OrderStatus
@@ -33,6 +37,7 @@ class DemoSummary:
     licenses: int
     renewals: int
     refunded: int
+    releases: int
 
 
 def _next_id(model: Any) -> int:
@@ -51,6 +56,7 @@ def generate(*, licenses: int, seed: int, now: datetime) -> DemoSummary:
     customer_id, license_id = _next_id(Customer), _next_id(License)
     order_id, renewal_id = _next_id(Order), _next_id(Renewal)
     partner_id = _demo_partner(now)
+    releases = _demo_releases(now)
     customers, rows, orders, renewals = [], [], [], []
     refunded = 0
     for n in range(licenses):
@@ -134,7 +140,7 @@ def generate(*, licenses: int, seed: int, now: datetime) -> DemoSummary:
         _bulk(model, batch)
     _advance_sequences()
     db.session.commit()
-    return DemoSummary(len(customers), len(rows), len(renewals), refunded)
+    return DemoSummary(len(customers), len(rows), len(renewals), refunded, releases)
 
 
 def _renewal_payments(
@@ -204,6 +210,23 @@ def _demo_partner(now: datetime) -> int:
     db.session.add(partner)
     db.session.flush()
     return partner.id
+
+
+def _demo_releases(now: datetime) -> int:
+    """Versions 4.0.0 to 9.0.0, one every four months up to ten days ago; none if any exist."""
+    if db.session.execute(select(Release.id).limit(1)).first() is not None:
+        return 0
+    newest = (now - timedelta(days=10)).replace(hour=12, minute=0, second=0, microsecond=0)
+    count = YEARS_BACK * 3 + 1
+    for n in range(count):
+        db.session.add(
+            Release(
+                version=f"{4 + n // 3}.{n % 3}.0",
+                released_at=newest - relativedelta(months=4 * (count - 1 - n)),
+                created_at=now,
+            )
+        )
+    return count
 
 
 def _advance_sequences() -> None:

@@ -12,9 +12,11 @@ from typing import Any, Protocol
 
 import stripe
 
+from licensing.clock import utcnow
 from licensing.domain.errors import BadSignature, PaymentFailed, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
+SIGNATURE_TOLERANCE = 300  # seconds either side of now, Stripe's default
 
 
 @dataclass(frozen=True)
@@ -126,15 +128,23 @@ class StripeGateway:
         return refund.id
 
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEvent:
-        """Check `Stripe-Signature` (HMAC-SHA256 of "t.body", 5 minutes' tolerance)."""
+        """Check `Stripe-Signature` (HMAC-SHA256 of "t.body"), stamped within 5 minutes of now.
+
+        The SDK refuses a timestamp more than its tolerance in the past; one as far in the
+        future is refused here, so that a signed event cannot be kept for replay later.
+        """
         if not signature:
             raise BadSignature("the Stripe-Signature header is missing")
         try:
-            stripe.Webhook.construct_event(payload, signature, self._webhook_secret)
+            stripe.Webhook.construct_event(
+                payload, signature, self._webhook_secret, tolerance=SIGNATURE_TOLERANCE
+            )
         except stripe.SignatureVerificationError:
             raise BadSignature("the Stripe-Signature does not match this body") from None
         except ValueError:
             raise BadSignature("the webhook body is not a Stripe event") from None
+        if _signed_at(signature) > utcnow().timestamp() + SIGNATURE_TOLERANCE:
+            raise BadSignature("the Stripe-Signature is stamped more than 5 minutes in the future")
         try:
             data = json.loads(payload)  # the verified bytes, as plain data
             return WebhookEvent(
@@ -145,6 +155,12 @@ class StripeGateway:
             )
         except (KeyError, TypeError, ValueError):
             raise BadSignature("the webhook body is not a Stripe event") from None
+
+
+def _signed_at(signature: str) -> int:
+    """The `t=` of a header the SDK has already verified (so it is there and numeric)."""
+    stamps = [item.split("=", 1)[1] for item in signature.split(",") if item.startswith("t=")]
+    return int(stamps[0])
 
 
 @contextmanager

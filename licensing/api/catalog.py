@@ -20,7 +20,7 @@ from licensing.api.fields import (
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
-from licensing.domain.money import Money
+from licensing.domain.money import MINIMUM_LIST_PRICE, Money
 from licensing.services import catalog
 
 blp = Blueprint("catalog", __name__, url_prefix="/v1", description="Editions and releases")
@@ -41,9 +41,23 @@ class EditionSchema(ma.Schema):
     )
 
 
+class ListPriceSchema(MoneySchema):
+    """A list price that every payment derived from it can reach Stripe with (R18, D1)."""
+
+    amount = StrictInteger(
+        required=True,
+        validate=ma.validate.Range(
+            min=MINIMUM_LIST_PRICE,
+            max=10**12,
+            error="must be from {min} to {max} minor units ($2.50 is the least a 20% renewal "
+            "of it can be charged)",
+        ),
+    )
+
+
 class EditionUpdateSchema(ma.Schema):
     name = Text(max_length=100)
-    price = ma.fields.Nested(MoneySchema, required=True)
+    price = ma.fields.Nested(ListPriceSchema, required=True)
 
 
 class ReleaseSchema(ma.Schema):

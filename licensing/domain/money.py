@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, Inexact, localcontext
 
 CURRENCY = "USD"
+# Stripe charges at least $0.50 (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
+STRIPE_MINIMUM_CHARGE = 50
+# A list price from which the smallest payment it leads to, a 20% renewal (R18), can still be
+# charged: $2.50. A lower price would make every such payment a 402.
+MINIMUM_LIST_PRICE = STRIPE_MINIMUM_CHARGE * 5
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 

@@ -38,9 +38,22 @@ def test_edition_price_must_be_non_negative_integer_usd(admin: Api) -> None:
     assert listed["pro"]["price"]["amount"] == 30000
 
 
+def test_r18_list_price_too_low_for_a_renewal_to_be_charged_is_422(admin: Api) -> None:
+    """A price of 0 (or under $2.50) would make every payment from it a 402: refused."""
+    for amount in (0, 1, 249):
+        body = problem(
+            admin.put("/v1/editions/pro", json={"price": {"amount": amount, "currency": "USD"}}),
+            422,
+            "VALIDATION_FAILED",
+        )
+        assert list(body["errors"]) == ["price.amount"], body
+    lowest = ok(admin.put("/v1/editions/pro", json={"price": {"amount": 250, "currency": "USD"}}))
+    assert lowest["price"]["amount"] == 250
+
+
 def test_unknown_edition_is_404(admin: Api) -> None:
     problem(
-        admin.put("/v1/editions/ultimate", json={"price": {"amount": 1, "currency": "USD"}}),
+        admin.put("/v1/editions/ultimate", json={"price": {"amount": 30000, "currency": "USD"}}),
         404,
         "EDITION_NOT_FOUND",
     )

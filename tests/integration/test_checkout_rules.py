@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -339,10 +340,12 @@ def test_bad_signatures_are_400_and_write_nothing(
     order = order_for(checkout, admin)
     body, headers = signed(succeeded(order))
     forged = {**headers, "Stripe-Signature": sign(body, secret="whsec_attacker")}
-    stale = {**headers, "Stripe-Signature": sign(body, timestamp=int(NOW.timestamp()) - 86400)}
+    stale = {**headers, "Stripe-Signature": sign(body, timestamp=int(time.time()) - 301)}
+    future = {**headers, "Stripe-Signature": sign(body, timestamp=int(time.time()) + 3600)}
     for attempt_body, attempt_headers in (
         (body, forged),
         (body, stale),
+        (body, future),
         (body.replace(b"succeeded", b"succeedeD"), headers),
         (body, {"Content-Type": "application/json"}),
     ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -193,9 +194,9 @@ def renewals_page() -> Any:
     try:
         claims = _signer().loads(request.args.get("token", ""))
     except BadSignature:
-        raise NotFound("this link is not valid", code="LINK_INVALID") from None
+        raise NotFound("This link is not valid.", code="LINK_INVALID") from None
     if utcnow().timestamp() > claims.get("exp", 0):
-        raise NotFound("this link has expired", code="LINK_INVALID")
+        raise NotFound("This link has expired.", code="LINK_INVALID")
     report = reports.renewal_report(
         period=parse_period(claims["from"], claims["to"]),
         edition=claims.get("edition"),
@@ -206,42 +207,72 @@ def renewals_page() -> Any:
     )
 
 
+RATES = ("preferential", "standard")
+# The chart is drawn in these viewBox units and scaled to its column (width 100%), so its
+# size does not depend on the number of months; 960 units show at about 1:1.17 in a 1280 px
+# window and 3:4 on an A4 page, where its 12-unit text (the template's) stays legible.
+CHART_WIDTH, CHART_HEIGHT = 960, 300
+CHART_TOP, CHART_BOTTOM, CHART_RIGHT = 12, 36, 16
+DIGIT = 7.2  # the width of a digit of 12-unit system-ui text, for the axis' margin
+LABEL_GAP = 66  # at least this far between month labels: a YYYY-MM label is about 50 wide
+LABEL_EVERY = (1, 2, 3, 6, 12)  # divisors of 12: labels fall on the same months every year
+
+
 def chart(report: RenewalReport) -> dict[str, Any]:
-    """Bars for the net revenue of each month, one group per month, split by rate."""
+    """Bars for the net revenue of each month, one group per month, split by rate, laid out
+    in a fixed viewBox: the more months, the narrower the bars and the fewer month labels."""
     months = report.period.months()
-    by = {(m, rate): 0 for m in months for rate in ("preferential", "standard")}
+    by = {(m, rate): 0 for m in months for rate in RATES}
     for r in report.rows:
         by[(r.month, r.rate)] += r.net
-    top = max([*by.values(), 1])
-    width, height, left, bottom = max(60 * len(months), 360), 260, 56, 36
-    slot = (width - left) / len(months)
-    bar = min(22.0, slot / 2.6)
+    ticks = _ticks(max(by.values()))
+    scale = ticks[-1]
+    left = 10 + DIGIT * max(len(format_decimal(t)) for t in ticks)
+    base = CHART_HEIGHT - CHART_BOTTOM
+    plot = base - CHART_TOP
+    slot = (CHART_WIDTH - CHART_RIGHT - left) / len(months)
+    bar = min(32.0, slot * 0.36)  # two bars take 72% of a month's slot at most
+    every = next((k for k in LABEL_EVERY if k * slot >= LABEL_GAP), LABEL_EVERY[-1])
     groups = []
     for n, m in enumerate(months):
         x = left + n * slot + (slot - 2 * bar) / 2
         bars = []
-        for k, rate in enumerate(("preferential", "standard")):
-            h = (height - bottom - 10) * by[(m, rate)] / top
+        for k, rate in enumerate(RATES):
+            h = plot * by[(m, rate)] / scale
             bars.append(
                 {
                     "rate": rate,
-                    "x": x + k * bar,
-                    "y": height - bottom - h,
-                    "h": h,
+                    "x": round(x + k * bar, 2),
+                    "y": round(base - h, 2),
+                    "h": round(h, 2),
                     "value": by[(m, rate)],
                 }
             )
-        groups.append({"month": m, "label_x": left + n * slot + slot / 2, "bars": bars})
-    ticks = [
-        {"y": height - bottom - (height - bottom - 10) * f, "value": round(top * f)}
-        for f in (0, 0.5, 1)
-    ]
+        labelled = (int(m[5:]) - 1) % every == 0
+        groups.append(
+            {
+                "month": m,
+                "label": m if labelled else None,
+                "label_x": round(left + n * slot + slot / 2, 2),
+                "bars": bars,
+            }
+        )
     return {
-        "width": width,
-        "height": height,
-        "left": left,
-        "bottom": bottom,
-        "bar": bar,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": round(left, 2),
+        "right": CHART_WIDTH - CHART_RIGHT,
+        "base": base,
+        "bar": round(bar, 2),
         "groups": groups,
-        "ticks": ticks,
+        "ticks": [{"y": round(base - plot * t / scale, 2), "value": t} for t in ticks],
     }
+
+
+def _ticks(top: int) -> list[int]:
+    """Round amounts (minor units) from 0 past `top`, 1, 2, 2.5 or 5 times a power of ten
+    apart, at most five ticks; whole currency units even when there is nothing to show."""
+    raw = max(top, 400) / 4
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(int(f * power) for f in (1, 2, 2.5, 5, 10) if f * power >= raw)
+    return [step * k for k in range(-(-max(top, 1) // step) + 1)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -71,5 +72,88 @@ def test_d18_chart_has_a_bar_group_per_month_and_the_totals_match_the_json(
                 page.screenshot(
                     path=str(ARTIFACTS / f"renewals-report-{backend.name}.png"), full_page=True
                 )
+            finally:
+                browser.close()
+
+
+def _spread_renewals(app: Flask) -> None:
+    """Demo licenses bought over 2014-2026, in three batches, so that renewals are paid in
+    every month of the ten years up to 2026-11 (the demo generator looks five years back)."""
+    with app.app_context():
+        for seed, year, month, day in ((11, 2019, 1, 1), (12, 2023, 1, 1), (7, 2026, 11, 26)):
+            now = datetime(year, month, day, tzinfo=UTC)
+            demo_data.generate(licenses=400, seed=seed, now=now)
+        db.session.remove()
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "months", "labels"),
+    [
+        # 24 months: every other month is labelled (the odd ones, the same each year)
+        ("2024-12", "2026-11", 24, [f"{y}-{m:02d}" for y in (2025, 2026) for m in range(1, 12, 2)]),
+        # 120 months (the most a report covers): one label a year, in January
+        ("2016-12", "2026-11", 120, [f"{y}-01" for y in range(2017, 2027)]),
+    ],
+    ids=["24-months", "120-months"],
+)
+def test_d18_chart_fits_a_1280_px_window_for_up_to_120_months(
+    app: Flask, backend, first: str, last: str, months: int, labels: list[str]
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _spread_renewals(app)
+    key = make_key(app, "finance")
+    with served(app) as url:
+        query = f"from={first}&to={last}"
+        status, report = http("GET", f"{url}/v1/reports/renewals?{query}", key=key)
+        assert status == 200
+        paid = {r["month"] for r in report["rows"] if int(r["net"]["amount"]) > 0}
+        assert len(paid) == months  # real data: renewals in every month of the period
+        status, link = http("POST", f"{url}/v1/reports/renewals/link?{query}", key=key)
+        assert status == 200
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.goto(link["url"], wait_until="load")
+
+                groups = page.locator("svg#chart g.month")
+                assert groups.count() == months
+                assert groups.first.get_attribute("data-month") == first
+                assert groups.last.get_attribute("data-month") == last
+                assert page.locator("svg#chart g.month rect").count() == 2 * months
+                drawn = page.eval_on_selector_all(
+                    "svg#chart g.month",
+                    "gs => gs.filter(g => [...g.querySelectorAll('rect')]"
+                    ".some(r => r.getBoundingClientRect().height > 0)).map(g => g.dataset.month)",
+                )
+                assert sorted(drawn) == sorted(paid)
+
+                # no sideways scrolling, and the chart, its last bar and the tables in view
+                width = page.evaluate("document.documentElement.clientWidth")
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                box = page.locator("svg#chart").bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+                last_bar = page.locator("svg#chart g.month rect").last.bounding_box()
+                assert last_bar is not None
+                assert box["x"] < last_bar["x"] + last_bar["width"] <= box["x"] + box["width"]
+                for table in ("#rows", "#renewal-rate", "#upcoming"):
+                    table_box = page.locator(table).bounding_box()
+                    assert table_box is not None
+                    assert table_box["x"] >= 0 and table_box["x"] + table_box["width"] <= width
+
+                # month labels thinned to stay legible: readable size, apart, inside the chart
+                texts = page.locator("svg#chart text.label")
+                assert texts.all_text_contents() == labels
+                boxes = [texts.nth(n).bounding_box() for n in range(texts.count())]
+                assert all(b is not None and b["height"] >= 10 for b in boxes)
+                for before, after in pairwise(boxes):
+                    assert before["x"] + before["width"] + 8 <= after["x"]
+                assert boxes[0]["x"] >= box["x"]
+                assert boxes[-1]["x"] + boxes[-1]["width"] <= box["x"] + box["width"]
+
+                ARTIFACTS.mkdir(exist_ok=True)
+                # the window as a person sees it at 1280x900: the heading, legend and chart
+                page.screenshot(path=str(ARTIFACTS / f"report-{months}-months-{backend.name}.png"))
             finally:
                 browser.close()

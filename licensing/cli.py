@@ -17,9 +17,14 @@ api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
 
 
 @api_keys_cli.command("create")
-@click.option("--name", required=True, help="Who the key is for, e.g. checkout-prod.")
 @click.option(
-    "--scopes", required=True, help="Comma-separated: checkout,helpdesk,finance,partner:<id>,admin"
+    "--name", required=True, help="Name the key after who it is for, such as checkout-prod."
+)
+@click.option(
+    "--scopes",
+    required=True,
+    help="Give the key these comma-separated scopes, from checkout, helpdesk, finance, "
+    "partner:<id> and admin.",
 )
 def create_api_key(name: str, scopes: str) -> None:
     """Create a key and print it once, alone on the last line (only its hash is kept)."""
@@ -35,7 +40,7 @@ def create_api_key(name: str, scopes: str) -> None:
 
 @api_keys_cli.command("list")
 def list_api_keys() -> None:
-    """List keys (never their secrets)."""
+    """List the keys, never their secrets."""
     for key in keys.list_api_keys():
         state = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
         click.echo(f"{key.public_id}\t{key.name}\t{','.join(key.scopes)}\t{state}")
@@ -52,15 +57,15 @@ def revoke_api_key(public_id: str) -> None:
     click.echo(f"revoked {key.public_id} ({key.name})")
 
 
-orders_cli = AppGroup("orders", help="Order maintenance.")
+orders_cli = AppGroup("orders", help="Maintain orders.")
 
 
 @orders_cli.command("expire")
-@click.option("--limit", default=100, show_default=True, help="Orders per batch.")
+@click.option("--limit", default=100, show_default=True, help="Take this many orders per batch.")
 def expire_orders(limit: int) -> None:
-    """D8: cancel the PaymentIntents of orders unpaid after 24 hours and mark them expired.
+    """Cancel the PaymentIntents of orders unpaid after 24 hours and mark them expired (D8).
 
-    Safe to run on several machines at once (rows are taken with SKIP LOCKED).
+    It is safe to run on several machines at once (rows are taken with SKIP LOCKED).
     """
     total = 0
     while True:
@@ -73,16 +78,16 @@ def expire_orders(limit: int) -> None:
     click.echo(f"expired {total} order(s)")
 
 
-idempotency_cli = AppGroup("idempotency", help="Idempotency key maintenance.")
+idempotency_cli = AppGroup("idempotency", help="Maintain idempotency keys.")
 
 
 @idempotency_cli.command("purge")
 def purge_idempotency_keys() -> None:
-    """Forget Idempotency-Keys older than 48 hours (the contract keeps them at least 24)."""
+    """Forget Idempotency-Keys older than 48 hours (the contract keeps them for 24 at least)."""
     click.echo(f"purged {idempotency.purge(now=utcnow())} key(s)")
 
 
-events_cli = AppGroup("events", help="Notices to subscribers (the outbox).")
+events_cli = AppGroup("events", help="Produce and deliver the notices to subscribers (the outbox).")
 
 
 @events_cli.command("schedule")
@@ -96,10 +101,15 @@ def schedule_notices() -> None:
 
 
 @events_cli.command("deliver")
-@click.option("--limit", default=500, show_default=True, help="Deliveries per run.")
+@click.option(
+    "--limit", default=500, show_default=True, help="Make at most this many deliveries per run."
+)
 def deliver_notices(limit: int) -> None:
-    """Send due notices to subscribers, retrying with backoff for 24 hours, then
-    dead-lettering. Safe on several machines at once (rows taken FOR UPDATE SKIP LOCKED)."""
+    """Send subscribers the notices that are due, retrying with backoff for 24 hours.
+
+    A delivery still failing after 24 hours is dead-lettered. It is safe to run on several
+    machines at once (rows are taken FOR UPDATE SKIP LOCKED).
+    """
     report = notices.deliver(sender=HttpNoticeSender(), now=utcnow(), limit=limit)
     click.echo(
         f"delivered {report.delivered}, failed {report.failed} (will retry), "
@@ -108,11 +118,22 @@ def deliver_notices(limit: int) -> None:
 
 
 @click.command("demo-data")
-@click.option("--licenses", "count", type=click.IntRange(1, 5_000_000), required=True)
-@click.option("--seed", default=42, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--licenses",
+    "count",
+    type=click.IntRange(1, 5_000_000),
+    required=True,
+    help="Create this many licenses.",
+)
+@click.option(
+    "--seed",
+    default=42,
+    show_default=True,
+    help="Use this seed; the same seed gives the same data.",
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing when licenses already exist.")
 def demo_data(count: int, seed: int, if_empty: bool) -> None:
-    """Fill the database with COUNT licenses and years of renewals and refunds (seeded)."""
+    """Fill the database with licenses and years of their renewals and refunds, reproducibly."""
     if if_empty and demo.has_licenses():
         click.echo("licenses exist already; no demo data added")
         return

@@ -76,7 +76,8 @@ class Release(db.Model):
 
 
 class Customer(db.Model):
-    """An account that licenses are registered to (R2)."""
+    """An account that licenses are registered to (R2); a partner's own when created with
+    its key (D26), the vendor's (no partner) otherwise."""
 
     __tablename__ = "customers"
 
@@ -85,6 +86,7 @@ class Customer(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    partner_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("partners.id"), index=True)
 
     history: Mapped[list[CustomerEvent]] = relationship(
         order_by="CustomerEvent.id", lazy="raise", viewonly=True
@@ -288,18 +290,16 @@ class Order(db.Model):
     def license_key(self) -> str | None:
         return self.license.key if self.license is not None else None
 
-    # Set by the API for callers who may not see the client secret (not a column).
-    secret_visible = True
+    # Set by the API when the caller may see the client secret now (not a column): only the
+    # paying customer's checkout, and only while the order can be paid (Stripe's advice, D8).
+    secret_visible = False
 
     @property
     def payment(self) -> dict[str, str | None]:
-        """The client secret is for the paying customer's checkout page, and only while the
-        order can still be paid (Stripe's advice)."""
-        payable = self.status in (OrderStatus.AWAITING_PAYMENT.value, OrderStatus.FAILED.value)
         return {
             "provider": "stripe",
             "payment_intent_id": self.payment_intent_id,
-            "client_secret": self.client_secret if payable and self.secret_visible else None,
+            "client_secret": self.client_secret if self.secret_visible else None,
         }
 
 

@@ -39,7 +39,7 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(raw)
         return int(last_id)
     except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise Invalid.field("cursor", "not a cursor this service gave out") from None
+        raise Invalid.field("cursor", "This cursor was not given out by this service.") from None
 
 
 def paginate(
@@ -58,7 +58,7 @@ def paginate(
             select(*keys).where(id_column == decode_cursor(cursor))
         ).one_or_none()
         if anchor is None:
-            raise Invalid.field("cursor", "the cursor points at a row that no longer exists")
+            raise Invalid.field("cursor", "The cursor points at a row that no longer exists.")
         position, after = tuple_(*keys), tuple_(*anchor)
         stmt = stmt.where(position < after if descending else position > after)
     order = [key.desc() if descending else key.asc() for key in keys]

@@ -134,17 +134,19 @@ class StripeGateway:
         future is refused here, so that a signed event cannot be kept for replay later.
         """
         if not signature:
-            raise BadSignature("the Stripe-Signature header is missing")
+            raise BadSignature("The Stripe-Signature header is missing.")
         try:
             stripe.Webhook.construct_event(
                 payload, signature, self._webhook_secret, tolerance=SIGNATURE_TOLERANCE
             )
         except stripe.SignatureVerificationError:
-            raise BadSignature("the Stripe-Signature does not match this body") from None
+            raise BadSignature("The Stripe-Signature header does not match this body.") from None
         except ValueError:
-            raise BadSignature("the webhook body is not a Stripe event") from None
+            raise BadSignature("The webhook body is not a Stripe event.") from None
         if _signed_at(signature) > utcnow().timestamp() + SIGNATURE_TOLERANCE:
-            raise BadSignature("the Stripe-Signature is stamped more than 5 minutes in the future")
+            raise BadSignature(
+                "The Stripe-Signature header is stamped more than 5 minutes in the future."
+            )
         try:
             data = json.loads(payload)  # the verified bytes, as plain data
             return WebhookEvent(
@@ -154,7 +156,7 @@ class StripeGateway:
                 object=data["data"]["object"],
             )
         except (KeyError, TypeError, ValueError):
-            raise BadSignature("the webhook body is not a Stripe event") from None
+            raise BadSignature("The webhook body is not a Stripe event.") from None
 
 
 def _signed_at(signature: str) -> int:
@@ -175,7 +177,9 @@ def _translated_errors() -> Iterator[None]:
         stripe.AuthenticationError,
     ) as error:
         log.warning("Stripe unavailable: %s", type(error).__name__)
-        raise UpstreamUnavailable("the payment provider did not answer; retry later") from None
+        raise UpstreamUnavailable("The payment provider did not answer; retry later.") from None
     except stripe.StripeError as error:
-        message = getattr(error, "user_message", None) or "the payment provider refused"
+        message = (
+            getattr(error, "user_message", None) or "The payment provider refused the payment."
+        )
         raise PaymentFailed(str(message)) from None

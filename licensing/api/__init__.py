@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from werkzeug.exceptions import UnsupportedMediaType
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from licensing.api import (
     accounts,
@@ -19,8 +19,9 @@ from licensing.api import (
 )
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
 from licensing.api.hygiene import init_hygiene
+from licensing.api.json_body import decode_json_body
 from licensing.api.problems import ProblemApi
-from licensing.api.rate_limits import OFF, ValidateRateLimit
+from licensing.api.rate_limits import OFF, ValidateRateLimit, count_client
 from licensing.settings import Settings
 
 BLUEPRINTS = (
@@ -44,28 +45,41 @@ class IdConverter(IntegerConverter):
         super().__init__(map, min=1, max=2**63 - 1)
 
 
+class LicenseKeyConverter(BaseConverter):
+    """A license key in a path: any segment but the names of the routes beside it
+    (`/v1/licenses/validate` is only ever the POST route, so its `Allow` lists only POST)."""
+
+    regex = r"(?!(?:validate|import|certificate)$)[^/]+"
+    openapi = {"type": "string", "pattern": "^(?!(validate|import|certificate)$)[^/]+$"}
+
+
 def require_json_body() -> None:
     """A body must be JSON; without this an XML or form body would read as 'missing fields'."""
     if request.method not in _BODY_METHODS or request.blueprint == "api-docs":
         return
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
     if has_body and not request.is_json:
-        raise UnsupportedMediaType("send the body as application/json")
+        raise UnsupportedMediaType("The request body must be sent as application/json.")
 
 
 def init_api(app: Flask, settings: Settings) -> ProblemApi:
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["license_key"] = LicenseKeyConverter
     if settings.validate_rate_limit != OFF:
         app.extensions["validate_rate_limit"] = ValidateRateLimit(
             settings.validate_rate_limit, settings.rate_limit_storage_url
         )
     api = ProblemApi(app)
     api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1})
+    api.register_converter(LicenseKeyConverter, lambda _: dict(LicenseKeyConverter.openapi))
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     init_hygiene(app, production=settings.is_production)
-    # Authentication and scopes first, then the body's type, then (in the view) its fields.
+    # Authentication and scopes first, then the client's rate-limit hit, then the body's
+    # type and its decoding, then (in the view) its fields.
     app.before_request(authenticate_request)
+    app.before_request(count_client)
     app.before_request(require_json_body)
+    app.before_request(decode_json_body)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     # HTML for people, behind signed links; not in the OpenAPI document.

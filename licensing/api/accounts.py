@@ -6,13 +6,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from licensing.api.auth import requires
+from licensing.api.auth import current_principal, requires
+from licensing.api.blueprint import Blueprint
 from licensing.api.fields import HistoryEventSchema, Id, Instant, OmitNoneSchema, Text
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
-from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
+from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.services import accounts
 
 blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Customers and partners")
@@ -23,6 +23,11 @@ class CustomerSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     name = Text(required=True, max_length=200)
     created_at = Instant(dump_only=True)
+    partner_id = Id(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "the partner whose key created the customer (D26); null: direct"},
+    )
     history = ma.fields.List(
         ma.fields.Nested(HistoryEventSchema),
         dump_only=True,
@@ -43,23 +48,26 @@ class PartnerSchema(OmitNoneSchema):
 
 @blp.route("/customers")
 class Customers(MethodView):
-    @requires(CHECKOUT)
+    @requires(CHECKOUT, ANY_PARTNER)
     @idempotent
     @blp.arguments(CustomerSchema)
     @blp.response(201, CustomerSchema)
     def post(self, body: dict[str, Any]) -> Any:
-        """Open a customer account (one per email address)."""
-        customer = accounts.create_customer(**body, now=utcnow())
-        return accounts.get_customer(customer.id, with_history=True)
+        """Open a customer account (one per email address); one opened with a partner's key
+        belongs to that partner (D26)."""
+        partner_id = current_principal().partner_in_sight
+        customer = accounts.create_customer(**body, partner_id=partner_id, now=utcnow())
+        return accounts.get_customer(customer.id, partner_id=partner_id, with_history=True)
 
 
 @blp.route("/customers/<id:customer_id>")
 class CustomerById(MethodView):
-    @requires(CHECKOUT, HELPDESK, FINANCE)
+    @requires(CHECKOUT, HELPDESK, FINANCE, ANY_PARTNER)
     @blp.response(200, CustomerSchema)
     def get(self, customer_id: int) -> Any:
-        """A customer account and its history."""
-        return accounts.get_customer(customer_id, with_history=True)
+        """A customer account and its history; a partner sees only its own customers (D26)."""
+        partner_id = current_principal().partner_in_sight
+        return accounts.get_customer(customer_id, partner_id=partner_id, with_history=True)
 
 
 @blp.route("/partners")

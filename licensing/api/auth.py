@@ -80,9 +80,9 @@ def authenticate_request() -> None:
     token = _bearer_token()
     principal = api_keys.authenticate(token) if token else None
     if principal is None:
-        raise Unauthorized("a valid API key is required: Authorization: Bearer <key>")
+        raise Unauthorized("A valid API key is required: send Authorization: Bearer <key>.")
     if not principal.may(required, request.view_args or {}):
-        raise Forbidden("this API key's scopes do not allow this request")
+        raise Forbidden("This API key's scopes do not allow this request.")
     g.principal = principal
 
 
@@ -90,5 +90,5 @@ def current_principal() -> Principal:
     """The caller of an authenticated route."""
     principal: Principal | None = g.get("principal")
     if principal is None:  # pragma: no cover - only reachable from a public route by mistake
-        raise Unauthorized("a valid API key is required")
+        raise Unauthorized("A valid API key is required.")
     return principal

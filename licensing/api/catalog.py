@@ -6,9 +6,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from licensing.api.auth import requires
+from licensing.api.blueprint import Blueprint
 from licensing.api.fields import (
     Instant,
     MoneySchema,
@@ -28,7 +28,7 @@ blp = Blueprint("catalog", __name__, url_prefix="/v1", description="Editions and
 ANY_CALLER = (CHECKOUT, HELPDESK, FINANCE, ANY_PARTNER)
 VERSION = ma.validate.Regexp(
     r"^[0-9]+(\.[0-9]+){0,3}([-+][0-9A-Za-z.-]{1,20})?$",
-    error="a version like 5.2 or 5.2.1 (optionally -rc1)",
+    error="A version must look like 5.2 or 5.2.1, optionally with a suffix such as -rc1.",
 )
 
 

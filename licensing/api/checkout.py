@@ -7,16 +7,16 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from licensing.adapters.payments import PaymentGateway
 from licensing.api.auth import current_principal, public, requires
+from licensing.api.blueprint import Blueprint
 from licensing.api.fields import HistoryEventSchema, Id, Instant, MoneySchema, OmitNoneSchema
-from licensing.api.idempotency import idempotent
+from licensing.api.idempotency import Withheld, idempotent
 from licensing.api.licenses import DOMAIN, EDITIONS, KEY
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
-from licensing.domain.orders import OrderKind, OrderStatus
+from licensing.domain.orders import OrderKind, OrderStatus, can_be_paid
 from licensing.services import orders, payment_events, renewals
 
 blp = Blueprint("checkout", __name__, url_prefix="/v1", description="Orders and payments")
@@ -48,8 +48,12 @@ class OrderRequestSchema(ma.Schema):
     def _fields_of_its_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
         wanted = ORDER_FIELDS.get(OrderKind(data["kind"]), set()) if "kind" in data else set()
         given = set(data) - {"kind"}
-        errors = {name: ["required for this kind of order"] for name in wanted - given}
-        errors |= {name: ["not allowed for this kind of order"] for name in given - wanted}
+        errors = {
+            name: ["This field is required for this kind of order."] for name in wanted - given
+        }
+        errors |= {
+            name: ["This field is not allowed for this kind of order."] for name in given - wanted
+        }
         if errors:
             raise ma.ValidationError(errors)
 
@@ -97,10 +101,17 @@ class WebhookAckSchema(ma.Schema):
     outcome = ma.fields.String(required=True)
 
 
+# A stored answer never holds the client secret: a replay shows it as GET would, now.
+CLIENT_SECRET = Withheld(
+    ("payment", "client_secret"),
+    current=lambda order: _shown(order["id"]).payment["client_secret"],
+)
+
+
 @blp.route("/orders")
 class Orders(MethodView):
     @requires(CHECKOUT)
-    @idempotent
+    @idempotent(withheld=CLIENT_SECRET)
     @blp.arguments(OrderRequestSchema)
     @blp.response(201, OrderSchema)
     def post(self, body: dict[str, Any]) -> Any:
@@ -133,7 +144,10 @@ class OrderById(MethodView):
 
 def _shown(order_id: int) -> Any:
     order = orders.get_order(order_id)
-    order.secret_visible = bool(current_principal().scopes & {CHECKOUT, ADMIN})
+    paying = bool(current_principal().scopes & {CHECKOUT, ADMIN})
+    order.secret_visible = paying and can_be_paid(
+        OrderStatus(order.status), order.expires_at, utcnow()
+    )
     return order
 
 

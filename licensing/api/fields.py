@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,35 +13,71 @@ from licensing.domain.money import CURRENCY
 from licensing.domain.periods import rfc3339
 
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
-OUT_OF_RANGE = f"an instant between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+OUT_OF_RANGE = f"An instant must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
+
+
+class Pattern(ma.validate.Regexp):
+    """A regular expression the whole value must match, published as the field's `pattern`.
+
+    Written for both readers: ECMA-262 (the OpenAPI document's dialect) and Python, which
+    applies it with `fullmatch` (so `$` cannot accept a trailing newline as `match` would)."""
+
+    def __call__(self, value: str) -> str:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+# RFC 3339 as the service reads it: upper-case `T` and `Z` (or an offset), seconds always,
+# no leap second; any number of years is only the *shape* (the range is checked apart).
+_OFFSET = r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+_TIME = rf"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{1,9}})?{_OFFSET}$"
+_DATE = r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+INSTANT_SHAPE = re.compile(rf"^[0-9]{{4}}{_DATE}{_TIME}")
+# What a request may carry: the shape, with a year from 1970 to 2999 as written. Far enough
+# for any license, and the calendar arithmetic on it (+1 year, +1 month) stays inside what
+# Python's datetime holds; its offset may move it an hour or so past either end in UTC.
+INSTANT_PATTERN = rf"^(19[7-9][0-9]|2[0-9]{{3}}){_DATE}{_TIME}"
+INSTANT_RULE = (
+    "an RFC 3339 instant such as 2026-11-24T10:00:00Z (an offset such as +03:00 instead of Z "
+    f"is read as UTC), in the years {EARLIEST_YEAR} to {LATEST_YEAR}"
+)
 
 
 class Instant(ma.fields.AwareDateTime):
-    """An RFC 3339 UTC instant: `2026-11-24T10:00:00Z` out; any explicit offset in, as UTC."""
+    """An RFC 3339 UTC instant: `2026-11-24T10:00:00Z` out; any explicit offset in, as UTC.
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="iso", **kwargs)
+    Every one read is checked against the request pattern (years 1970 to 2999 as written).
+    The document gives that pattern where `request=True` (the field of a request); an answer's
+    instant has the same shape with any year, since one computed from a request's (a year
+    later, or in UTC from 2999-12-31T23:00:00-05:00) may fall past 2999."""
+
+    def __init__(self, *, request: bool = False, **kwargs: Any) -> None:
+        metadata = dict(kwargs.pop("metadata", {}))
+        metadata["pattern"] = INSTANT_PATTERN if request else INSTANT_SHAPE.pattern
+        if request:
+            description = metadata.get("description")
+            metadata["description"] = (
+                f"{description}; {INSTANT_RULE}"
+                if description
+                else (INSTANT_RULE[0].upper() + INSTANT_RULE[1:])
+            )
+        super().__init__(format="iso", metadata=metadata, **kwargs)
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any):
         return None if value is None else rfc3339(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or INSTANT_SHAPE.fullmatch(value) is None:
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
-        instant = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            instant = instant.astimezone(UTC)
-        except OverflowError:
-            raise ma.ValidationError(OUT_OF_RANGE) from None
-        # Far enough for any license; and the year arithmetic on it (+1 year, +1 month) stays
-        # inside what Python's datetime can hold.
-        if not EARLIEST_YEAR <= instant.year <= LATEST_YEAR:
+        if not EARLIEST_YEAR <= int(value[:4]) <= LATEST_YEAR:
             raise ma.ValidationError(OUT_OF_RANGE)
-        return instant
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
 
 
 class StrictInteger(ma.fields.Integer):
-    """A JSON integer: no strings, floats or booleans."""
+    """A JSON integer: no strings, booleans or fractions. `3.0` is the integer 3, as JSON
+    Schema's `"type": "integer"` says (JSON has one kind of number)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(strict=True, **kwargs)
@@ -48,6 +85,8 @@ class StrictInteger(ma.fields.Integer):
     def _validated(self, value: Any) -> int:
         if isinstance(value, bool):
             raise self.make_error("invalid", input=value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         return super()._validated(value)
 
 
@@ -88,7 +127,16 @@ class PageArgsSchema(ma.Schema):
     limit = ma.fields.Integer(
         load_default=DEFAULT_LIMIT, validate=ma.validate.Range(min=1, max=MAX_LIMIT)
     )
-    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200))
+    cursor = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=200),
+        metadata={
+            "description": "the `next_cursor` of the previous page, as given (a cursor this "
+            "service did not give out, or whose row is gone, is 422 naming `cursor`)",
+            "minLength": 1,
+            "pattern": "^[A-Za-z0-9_-]+$",  # URL-safe base64, unpadded
+        },
+    )
 
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
@@ -110,11 +158,22 @@ class SignedLinkSchema(ma.Schema):
     expires_at = Instant(required=True)
 
 
+# The characters Python's str.strip() removes (str.isspace), which ECMA-262's \s does not
+# quite match: text must have one character outside them.
+WHITE_SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{WHITE_SPACE}]"
+
+
 class Text(ma.fields.String):
     """Text with surrounding white space removed; text that is only white space is missing."""
 
     def __init__(self, *, max_length: int, **kwargs: Any) -> None:
         kwargs.setdefault("validate", ma.validate.Length(min=1, max=max_length))
+        kwargs["metadata"] = {
+            "pattern": NOT_BLANK,
+            "description": f"trimmed; 1 to {max_length} characters once trimmed",
+            **kwargs.get("metadata", {}),
+        }
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -128,3 +187,42 @@ class HistoryEventSchema(ma.Schema):
     actor = ma.fields.String(required=True)
     at = Instant(required=True)
     data = ma.fields.Dict(required=True)
+
+
+# D3's shape for the document: dotted labels of letters, digits and inner hyphens (never
+# `--` third and fourth, which IDNA keeps for xn-- labels), a last label that starts with a
+# letter and is not `localhost`, at most 253 characters. D3 itself (licensing/domain/domains.py)
+# is the rule: it also takes upper case, a URL (reduced to its host), internationalized names
+# and a trailing dot, and refuses anything else with 422 DOMAIN_INVALID naming the field.
+_LABEL = r"(?![A-Za-z0-9-]{2}--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LABEL = r"(?![A-Za-z0-9-]{2}--)(?!localhost$)[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+DOMAIN_PATTERN = rf"^(?:{_LABEL}\.)+{_TOP_LABEL}$"
+DOMAIN_RULE = (
+    "D3: a public domain name such as shop.example.com (at least two labels, the last one "
+    "not numeric, no IP address, no localhost); upper case, a trailing dot, an "
+    "internationalized name or a URL (reduced to its host) are accepted too and normalized. "
+    "The pattern is the common case; 422 DOMAIN_INVALID names the field for anything D3 refuses"
+)
+
+
+class Domain(ma.fields.String):
+    """A site's domain as a caller writes it; D3 normalizes or refuses it in the services."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", ma.validate.Length(min=1, max=2000))
+        metadata = {"pattern": DOMAIN_PATTERN, "maxLength": 253, "description": DOMAIN_RULE}
+        super().__init__(metadata={**metadata, **kwargs.pop("metadata", {})}, **kwargs)
+
+
+# The editions the data migration creates; the catalog has no route that adds one, so the
+# document lists them. The services stay the rule: 422 EDITION_NOT_FOUND for any other code.
+EDITION_CODES = ("pro", "premium")
+
+
+class EditionCode(ma.fields.String):
+    """An edition's code, as `GET /v1/editions` lists them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", ma.validate.Length(min=1, max=16))
+        metadata = {"enum": list(EDITION_CODES)}
+        super().__init__(metadata={**metadata, **kwargs.pop("metadata", {})}, **kwargs)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from licensing.api.auth import public
+from licensing.api.blueprint import Blueprint
 from licensing.extensions import db
 
 blp = Blueprint("health", __name__, description="Health probes")
@@ -17,6 +18,17 @@ blp = Blueprint("health", __name__, description="Health probes")
 
 class HealthSchema(ma.Schema):
     status = ma.fields.String(required=True)
+
+
+class ReadinessSchema(HealthSchema):
+    degraded = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "Dependencies that are down but not needed to serve: "
+            "`rate_limit_store` (validation then goes on without its limit)."
+        },
+    )
 
 
 @blp.route("/healthz")
@@ -31,8 +43,11 @@ class Liveness(MethodView):
 @blp.route("/readyz")
 class Readiness(MethodView):
     @public
-    @blp.response(200, HealthSchema)
+    @blp.response(200, ReadinessSchema)
     def get(self) -> dict[str, Any]:
-        """The database answers; 503 problem+json when it does not."""
+        """The database answers (503 problem+json when it does not); `degraded` names what
+        is down without stopping the service."""
         db.session.execute(text("SELECT 1"))
-        return {"status": "ready"}
+        limit = current_app.extensions.get("validate_rate_limit")
+        degraded = [] if limit is None or limit.check_store() else ["rate_limit_store"]
+        return {"status": "degraded" if degraded else "ready", "degraded": degraded}

@@ -7,9 +7,9 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from licensing.api.auth import current_principal, requires
+from licensing.api.blueprint import Blueprint
 from licensing.api.fields import Id, Instant, MoneySchema, OmitNoneSchema, QueryId, page_schema
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
@@ -164,7 +164,9 @@ def _warranty(args: dict[str, Any]) -> dict[str, Any]:
     """R16: department=warranty, answered for a quote (codes ALLOWED, BANNED, QUOTE_NOT_FOUND,
     NOT_QUOTE_OWNER, WARRANTY_NOT_STARTED, WARRANTY_ENDED)."""
     if args.get("quote_id") is None:
-        raise Invalid.field("quote_id", "department=warranty needs the quote_id")
+        raise Invalid.field(
+            "quote_id", "A warranty question (department=warranty) needs a quote_id."
+        )
     answer = entitlements.warranty_entitlement(
         customer_id=args["customer_id"], quote_id=args["quote_id"], at=args.get("at") or utcnow()
     )

@@ -1,5 +1,6 @@
 """Every response's request id and security headers, and one JSON access-log line per request
-that names the API key by id only: never a key, a secret, a body or a query string."""
+that names its route template and the API key by id only: never a path, a key, a secret, a
+body or a query string."""
 
 from __future__ import annotations
 
@@ -43,7 +44,9 @@ def finish_request(response: Response) -> Response:
         extra={
             "request_id": g.get("request_id"),
             "method": request.method,
-            "path": request.path,  # never the query string: it may carry a signed token
+            # The route's template, never the path (it may hold a license key) nor the query
+            # string (it may hold a signed link's token); None when no route matched.
+            "route": request.url_rule.rule if request.url_rule else None,
             "status": response.status_code,
             "duration_ms": round(
                 (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2

@@ -6,9 +6,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from licensing.api.auth import current_principal, public, requires
+from licensing.api.blueprint import Blueprint
 from licensing.api.fields import (
     HistoryEventSchema,
     Id,
@@ -125,12 +125,11 @@ def _shown(key: str) -> Any:
 
 
 def _partner_in_sight() -> int | None:
-    """A partner key sees only its own licenses; vendor keys see all."""
-    principal = current_principal()
-    return None if principal.is_admin else principal.partner_id
+    """A partner key sees only its own licenses and customers (D26); vendor keys see all."""
+    return current_principal().partner_in_sight
 
 
-@blp.route("/licenses/<string:key>")
+@blp.route("/licenses/<license_key:key>")
 class LicenseByKey(MethodView):
     @requires(*READERS)
     @blp.response(200, LicenseSchema)
@@ -149,7 +148,7 @@ class CustomerLicenses(MethodView):
         return licenses.list_customer_licenses(customer_id, partner_id=_partner_in_sight(), **args)
 
 
-@blp.route("/licenses/<string:key>/renewal-quote")
+@blp.route("/licenses/<license_key:key>/renewal-quote")
 class LicenseRenewalQuote(MethodView):
     @requires(*READERS)
     @blp.arguments(QuoteArgsSchema, location="query")
@@ -168,7 +167,7 @@ class LicenseRenewalQuote(MethodView):
         }
 
 
-@blp.route("/licenses/<string:key>/domain")
+@blp.route("/licenses/<license_key:key>/domain")
 class LicenseDomain(MethodView):
     @requires(CHECKOUT)
     @blp.arguments(DomainSchema)
@@ -202,11 +201,17 @@ class PartnerLicenses(MethodView):
     @blp.arguments(PartnerSaleSchema)
     @blp.response(201, LicenseSchema)
     def post(self, body: dict[str, Any], partner_id: int) -> Any:
-        """Record a partner's sale (R3): invoiced to the partner outside Stripe."""
+        """Record a partner's sale (R3): invoiced to the partner outside Stripe. A partner's
+        key sells only to its own customers; any other `customer_id` is answered as an
+        unknown one, 422 CUSTOMER_NOT_FOUND (D26)."""
         now = utcnow()
         new = NewLicense(**body, channel=Channel.PARTNER, partner_id=partner_id, purchased_at=now)
         license = licenses.issue_license(
-            new=new, source="partner_sale", actor=current_principal().actor, now=now
+            new=new,
+            source="partner_sale",
+            actor=current_principal().actor,
+            now=now,
+            partner_in_sight=_partner_in_sight(),
         )
         return _shown(license.key)
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from licensing.api.auth import requires
+from licensing.api.blueprint import Blueprint
 from licensing.api.fields import Id, Instant, page_schema
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow

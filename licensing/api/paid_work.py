@@ -10,10 +10,10 @@ import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, render_template, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from licensing.api.auth import current_principal, public, requires
+from licensing.api.blueprint import Blueprint
 from licensing.api.checkout import payment_gateway
 from licensing.api.fields import (
     HistoryEventSchema,
@@ -279,9 +279,9 @@ def quote_page(quote_id: int) -> Any:
     try:
         claims = _signer().loads(request.args.get("token", ""))
     except BadSignature:
-        raise NotFound("this link is not valid", code="LINK_INVALID") from None
+        raise NotFound("This link is not valid.", code="LINK_INVALID") from None
     if claims.get("quote") != quote_id or utcnow().timestamp() > claims.get("exp", 0):
-        raise NotFound("this link is not valid or has expired", code="LINK_INVALID")
+        raise NotFound("This link is not valid or has expired.", code="LINK_INVALID")
     quote = _shown(quote_id)
     return render_template(
         "quote.html",

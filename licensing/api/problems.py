@@ -15,6 +15,7 @@ from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from licensing.api.fields import Instant
 from licensing.domain.errors import (
     BadSignature,
     Conflict,
@@ -25,12 +26,13 @@ from licensing.domain.errors import (
     UpstreamUnavailable,
 )
 from licensing.domain.periods import rfc3339
+from licensing.domain.quotes import QuoteStatus
 
 PROBLEM_JSON = "application/problem+json"
 
 log = logging.getLogger(__name__)
 
-# Status of each kind of business error (STYLE.md: one table).
+# Status of each kind of business error, in one table.
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
@@ -60,7 +62,10 @@ HTTP_CODES = {
 
 
 class ProblemSchema(ma.Schema):
-    """An RFC 9457 problem document with the service's stable `code`."""
+    """An RFC 9457 problem document with the service's stable `code`.
+
+    The members a `DomainError` adds (its `extra`) are listed here too, each optional and
+    present only with the codes its description names, so that every answer conforms."""
 
     type = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
@@ -68,7 +73,24 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String(required=True)
     code = ma.fields.String(required=True)
     errors = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), required=False
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        required=False,
+        metadata={"description": "422: the messages of each invalid field (`lines.0.hours`)"},
+    )
+    current_state = ma.fields.String(
+        validate=ma.validate.OneOf(list(QuoteStatus)),
+        metadata={"description": "QUOTE_STATE: the status the quote is in now (D12)"},
+    )
+    earliest_renewal_at = Instant(
+        metadata={"description": "RENEWAL_TOO_EARLY: the first instant a renewal is allowed (D16)"}
+    )
+    customer_id = ma.fields.Integer(
+        required=False,
+        metadata={
+            "description": "EMAIL_TAKEN: the customer who has the email (D24); left out for "
+            "a partner's key when that customer is not its own (D26)"
+        },
     )
 
 
@@ -133,9 +155,11 @@ def handle_http_exception(error: HTTPException) -> Response:
         headers["WWW-Authenticate"] = 'Bearer realm="licensing"'
     if status == 422:
         errors = _webargs_errors(error)
-        return problem(422, code, "the request has invalid fields", errors=errors, headers=headers)
+        return problem(422, code, "The request has invalid fields.", errors=errors, headers=headers)
     if status == 400 and data.get("messages"):
-        return problem(400, "MALFORMED_JSON", "the request body is not valid JSON", headers=headers)
+        return problem(
+            400, "MALFORMED_JSON", "The request body is not valid JSON.", headers=headers
+        )
     detail = data.get("message") or error.description or http.HTTPStatus(status).phrase
     return problem(status, data.get("code") or code, detail, headers=headers)
 
@@ -150,24 +174,24 @@ def handle_domain_error(error: DomainError) -> Response:
 
 def handle_database_unavailable(error: DBAPIError) -> Response:
     log.error("database unavailable: %s", type(error.orig).__name__)
-    return problem(503, "DATABASE_UNAVAILABLE", "the database cannot be reached; retry later")
+    return problem(503, "DATABASE_UNAVAILABLE", "The database cannot be reached; retry later.")
 
 
 def handle_data_error(error: DataError) -> Response:
     """A value the database cannot hold: the request's fault, not the server's."""
     log.warning("value refused by the database: %s", type(error.orig).__name__)
-    return problem(422, "VALUE_OUT_OF_RANGE", "a value in the request is out of range")
+    return problem(422, "VALUE_OUT_OF_RANGE", "A value in the request is out of range.")
 
 
 def handle_too_deep(error: RecursionError) -> Response:
-    return problem(400, "MALFORMED_JSON", "the request body is nested too deeply")
+    return problem(400, "MALFORMED_JSON", "The request body is nested too deeply.")
 
 
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
     log.exception("unexpected error")
-    return problem(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
+    return problem(500, "INTERNAL_ERROR", "An unexpected error occurred; it has been logged.")
 
 
 class ProblemApi(Api):

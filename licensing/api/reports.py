@@ -13,15 +13,16 @@ import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, current_app, render_template, request, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from licensing.api.auth import public, requires
+from licensing.api.blueprint import Blueprint
 from licensing.api.fields import Instant, MoneySchema, SignedLinkSchema
 from licensing.clock import utcnow
 from licensing.domain.access import FINANCE
 from licensing.domain.errors import NotFound
 from licensing.domain.money import Money, format_decimal
+from licensing.domain.reports import FIRST_MONTH, LAST_MONTH, MONTH_PATTERN
 from licensing.domain.reports import period as parse_period
 from licensing.services import reports
 from licensing.services.reports import RenewalReport
@@ -34,9 +35,19 @@ LINK_LIFETIME = timedelta(days=7)
 CSV_COLUMNS = ("month", "edition", "rate", "count", "revenue", "refunded", "net", "currency")
 
 
+def _month(description: str) -> dict[str, str]:
+    """A month's documentation: the domain's own pattern (D18), checked by `period` alone."""
+    return {
+        "description": f"{description}; YYYY-MM in UTC, {FIRST_MONTH} to {LAST_MONTH}",
+        "pattern": MONTH_PATTERN,
+    }
+
+
 class ReportArgsSchema(ma.Schema):
-    from_ = ma.fields.String(required=True, data_key="from", metadata={"description": "YYYY-MM"})
-    to = ma.fields.String(required=True, metadata={"description": "YYYY-MM, included"})
+    """`to` not before `from` and at most 120 months after it (D18): checked by `period`."""
+
+    from_ = ma.fields.String(required=True, data_key="from", metadata=_month("the first month"))
+    to = ma.fields.String(required=True, metadata=_month("the last month, included"))
     edition = ma.fields.String(validate=ma.validate.Length(min=1, max=16))
     at = Instant(metadata={"description": "'now' for the months ahead (forecasts)"})
 

@@ -47,6 +47,12 @@ class Principal:
                 return int(scope.removeprefix(PARTNER_PREFIX))
         return None
 
+    @property
+    def partner_in_sight(self) -> int | None:
+        """The partner whose records alone this caller sees and acts on (D26); None for a
+        vendor key, and for any key holding `admin`, which see everything."""
+        return None if self.is_admin else self.partner_id
+
     def may(self, required: Iterable[str], path_args: Mapping[str, object]) -> bool:
         """True when one of the route's scopes is held; `admin` may do everything.
 
@@ -61,6 +67,12 @@ class Principal:
             if scope.format_map(_Args(path_args)) in self.scopes:
                 return True
         return False
+
+
+def customer_in_sight(customer_partner_id: int | None, *, partner_id: int | None) -> bool:
+    """D26: a partner acts only on the customers created with its key; a vendor key
+    (`partner_id` None) on every customer."""
+    return partner_id is None or customer_partner_id == partner_id
 
 
 class _Args(dict[str, object]):

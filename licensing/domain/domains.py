@@ -22,6 +22,8 @@ _ASCII_ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 _LDH_LABEL = re.compile(r"[a-z0-9-]+")
 # WHATWG URL parsing reads a host whose last label is a number (or 0x-hex) as an IPv4 address.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+EMPTY_LABEL = "The domain has an empty label (two dots in a row, or a leading dot)."
+IP_ADDRESS = "The domain is an IP address; a license is bound to a domain name."
 
 
 def _reject(field: str, message: str) -> Invalid:
@@ -51,14 +53,14 @@ def normalize_domain(raw: str, *, field: str = "domain") -> str:
 def _trimmed_text(raw: object, field: str) -> str:
     """D3: a non-blank string without inner spaces or control characters."""
     if not isinstance(raw, str):
-        raise _reject(field, "must be a text domain name such as example.com")
+        raise _reject(field, "The domain must be text, such as example.com.")
     text = raw.strip()
     if not text:
-        raise _reject(field, "is required: enter a domain name such as example.com")
+        raise _reject(field, "A domain name such as example.com is required.")
     if any(ch.isspace() for ch in text):
-        raise _reject(field, "must not contain spaces or other whitespace")
+        raise _reject(field, "The domain must not contain spaces or other whitespace.")
     if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise _reject(field, "must not contain control characters")
+        raise _reject(field, "The domain must not contain control characters.")
     return text
 
 
@@ -73,11 +75,11 @@ def _host_of(text: str, field: str) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 -- raises ValueError on a malformed or out-of-range port
     except ValueError as error:
-        raise _reject(field, f"is not a valid URL or domain name ({error})") from error
+        raise _reject(field, f"The domain is not a valid URL or domain name ({error}).") from error
     if not host:
-        raise _reject(field, "is a URL without a host name; enter a domain such as example.com")
+        raise _reject(field, "The URL has no host name; enter a domain name such as example.com.")
     if "[" in parts.netloc:  # only IP literals are written in brackets
-        raise _reject(field, "is an IP address; a license is bound to a domain name")
+        raise _reject(field, IP_ADDRESS)
     return host
 
 
@@ -87,7 +89,7 @@ def _reject_ip_address(host: str, field: str) -> None:
         ipaddress.ip_address(host)
     except ValueError:
         return
-    raise _reject(field, "is an IP address; a license is bound to a domain name")
+    raise _reject(field, IP_ADDRESS)
 
 
 def _ascii_labels(host: str, field: str) -> list[str]:
@@ -98,11 +100,11 @@ def _ascii_labels(host: str, field: str) -> list[str]:
     _precheck_ascii(labels, field)
     name = ".".join(labels)
     if name.isascii() and len(name) > MAX_NAME_OCTETS:
-        raise _reject(field, f"is longer than {MAX_NAME_OCTETS} characters")
+        raise _reject(field, f"The domain name is longer than {MAX_NAME_OCTETS} characters.")
     try:
         encoded = idna.encode(name, uts46=True).decode("ascii")
     except UnicodeError as error:  # idna.IDNAError is a UnicodeError
-        message = f"is not a valid internationalized domain name ({error})"
+        message = f"The domain is not a valid internationalized domain name ({error})."
         raise _reject(field, message) from error
     return encoded.split(".")
 
@@ -111,38 +113,49 @@ def _precheck_ascii(labels: list[str], field: str) -> None:
     """D3: clear messages for the common mistakes before IDNA gives a terse one."""
     for label in labels:
         if not label:
-            raise _reject(field, "has an empty label (two dots in a row, or a leading dot)")
+            raise _reject(field, EMPTY_LABEL)
         stray = next((ch for ch in label if ch.isascii() and ch not in _ASCII_ALLOWED), None)
         if stray is not None:
-            message = f"may contain only letters, digits, hyphens and dots (found {stray!r})"
+            message = (
+                "A domain name may contain only letters, digits, hyphens and dots "
+                f"(found {stray!r})."
+            )
             raise _reject(field, message)
         if label.isascii():
             _check_label_shape(label, field)
         if label[2:4] == "--" and not label.lower().startswith("xn--"):
-            raise _reject(field, "a label must not have '--' as its 3rd and 4th characters")
+            raise _reject(
+                field, "Only an xn-- label may have '--' as its third and fourth characters."
+            )
 
 
 def _check_label_shape(label: str, field: str) -> None:
     """D3: a label has 1-63 octets of letters, digits and inner hyphens."""
     if len(label) > MAX_LABEL_OCTETS:
-        raise _reject(field, f"a label is longer than {MAX_LABEL_OCTETS} characters")
+        raise _reject(field, f"A domain label is longer than {MAX_LABEL_OCTETS} characters.")
     if label.startswith("-") or label.endswith("-"):
-        raise _reject(field, "a label must not start or end with a hyphen")
+        raise _reject(field, "A domain label must not start or end with a hyphen.")
 
 
 def _check_labels(labels: list[str], field: str) -> None:
     """D3: the encoded name is a public host name, not an address or a local name."""
     if any(not label for label in labels):
-        raise _reject(field, "has an empty label (two dots in a row, or a leading dot)")
+        raise _reject(field, EMPTY_LABEL)
     if _NUMERIC_LABEL.fullmatch(labels[-1]):
-        raise _reject(field, "looks like an IP address; a license is bound to a domain name")
+        raise _reject(
+            field, "The domain looks like an IP address; a license is bound to a domain name."
+        )
     if labels[-1] == "localhost":
-        raise _reject(field, "localhost is a local name; enter the site's public domain")
+        raise _reject(
+            field, "The name localhost is local to one machine; enter the site's public domain."
+        )
     if len(labels) < 2:
-        raise _reject(field, "must have at least two labels, such as example.com")
+        raise _reject(field, "The domain must have at least two labels, such as example.com.")
     for label in labels:
         if not _LDH_LABEL.fullmatch(label):
-            raise _reject(field, "may contain only letters, digits, hyphens and dots")
+            raise _reject(
+                field, "A domain name may contain only letters, digits, hyphens and dots."
+            )
         _check_label_shape(label, field)
     if len(".".join(labels)) > MAX_NAME_OCTETS:
-        raise _reject(field, f"is longer than {MAX_NAME_OCTETS} characters")
+        raise _reject(field, f"The domain name is longer than {MAX_NAME_OCTETS} characters.")

@@ -62,8 +62,10 @@ class CustomerFacts:
 
     customer_id: int
     active_ban: BanFacts | None
-    license_count: int
-    best_edition: str | None  # of the licenses they hold that are not revoked
+    # R6 reading: a customer owns a purchased license only while one of theirs is live
+    # (active or suspended); refunded or revoked licenses are not counted.
+    live_license_count: int
+    best_edition: str | None  # of their live licenses
 
 
 @dataclass(frozen=True)
@@ -93,24 +95,26 @@ def decide(
 
     1. banned at `at` (R13, D11) -> BANNED, in every department;
     2. consultation -> ALLOWED: consultations are open to all (R5, R6);
-    3. the customer has no license at all -> NO_LICENSE (R6);
+    3. the customer has no live (active or suspended) license -> NO_LICENSE (R6 and its
+       reading: only refunded or revoked ones own nothing, whatever the domain);
     4. no domain given -> DOMAIN_REQUIRED (R7);
     5. no license for that domain -> DOMAIN_NOT_LICENSED (R7);
     6. the domain's license is another account's -> NOT_LICENSE_OWNER (R8);
     7. sold by a partner -> PARTNER_SUPPORTED (R3, R9): the partner supports it;
-    8. suspended or revoked -> LICENSE_INACTIVE (D9);
+    8. suspended or revoked -> LICENSE_INACTIVE (D9; a revoked one gets here only when the
+       customer holds another, live, license: else step 3 answered);
     9. `at` after `support_until` -> SUPPORT_WINDOW_ENDED (R4, D14: the instant itself holds);
     10. otherwise ALLOWED.
 
     Priority (R12) is the deciding license's edition when it is the customer's own, else the
-    best edition they hold, else standard.
+    best edition of their live licenses, else standard.
     """
     best = priority_of(customer.best_edition)
     if customer.active_ban is not None:
         return Entitlement(False, EntitlementCode.BANNED, best, ban=customer.active_ban)
     if department is Department.CONSULTATION:
         return Entitlement(True, EntitlementCode.ALLOWED, best)
-    if customer.license_count == 0:
+    if customer.live_license_count == 0:
         return Entitlement(False, EntitlementCode.NO_LICENSE, best)
     if not domain_given:
         return Entitlement(False, EntitlementCode.DOMAIN_REQUIRED, best)

@@ -48,6 +48,13 @@ def expires_at(created_at: datetime) -> datetime:
     return created_at + PAYABLE_FOR
 
 
+def can_be_paid(status: OrderStatus, order_expires_at: datetime, now: datetime) -> bool:
+    """D8: an unpaid order takes a payment (a failed attempt may be retried) until it
+    expires; only then is its PaymentIntent's client secret shown (Conventions)."""
+    unpaid = status in (OrderStatus.AWAITING_PAYMENT, OrderStatus.FAILED)
+    return unpaid and now < order_expires_at
+
+
 @dataclass(frozen=True)
 class PaymentFacts:
     """What Stripe told us about an order's payment, each fact kept once it is known.

@@ -54,7 +54,7 @@ def ensure_transition(current: QuoteStatus, target: QuoteStatus) -> None:
     """409 QUOTE_STATE, naming the current state, for a move the lifecycle does not have."""
     if target not in TRANSITIONS[current]:
         raise Conflict(
-            f"a {current.value} quote cannot become {target.value}",
+            f"A quote that is {current.value} cannot become {target.value}.",
             code="QUOTE_STATE",
             extra={"current_state": current.value},
         )
@@ -90,19 +90,19 @@ def quarter_hours(hours: object) -> int:
     ValueError with a message for anything else.
     """
     if isinstance(hours, bool) or not isinstance(hours, int | float | Decimal):
-        raise ValueError("hours must be a number, such as 1.5")
+        raise ValueError("Hours must be a number, such as 1.5.")
     if isinstance(hours, float) and not math.isfinite(hours):
-        raise ValueError("hours must be a finite number")
+        raise ValueError("Hours must be a finite number.")
     try:
         quarters = Decimal(str(hours)) * QUARTERS_PER_HOUR
     except InvalidOperation:
-        raise ValueError("hours must be a number, such as 1.5") from None
+        raise ValueError("Hours must be a number, such as 1.5.") from None
     if quarters <= 0:
-        raise ValueError("hours must be positive")
+        raise ValueError("Hours must be positive.")
     if quarters != quarters.to_integral_value():
-        raise ValueError("hours come in quarter-hour steps (0.25, 0.5, 0.75, 1, ...)")
+        raise ValueError("Hours come in quarter-hour steps (0.25, 0.5, 0.75, 1, ...).")
     if quarters > MAX_LINE_HOURS * QUARTERS_PER_HOUR:
-        raise ValueError(f"at most {MAX_LINE_HOURS} hours on one line")
+        raise ValueError(f"A line may have at most {MAX_LINE_HOURS} hours.")
     return int(quarters)
 
 

@@ -70,7 +70,7 @@ def quote(*, current_updates_until: datetime, list_price: int, at: datetime) -> 
     earliest = earliest_renewal(new_until)
     if ensure_utc(at) < earliest:
         raise Conflict(
-            "a renewal may not push updates_until more than two years past the payment (D16)",
+            "A renewal may not push updates_until more than two years past the payment (D16).",
             code="RENEWAL_TOO_EARLY",
             extra={"earliest_renewal_at": earliest},
         )

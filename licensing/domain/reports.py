@@ -12,7 +12,15 @@ from dateutil.relativedelta import relativedelta
 from licensing.domain.errors import Invalid
 
 MAX_MONTHS = 120  # ten years: more is not a report, it is an export
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+# D18: months from 1970-01 to 2999-12, the years of every instant the API takes in: no
+# renewal is paid outside them, and the month after the last one (3000-01) is still a date,
+# so the month arithmetic (`Period.end`, `months()`) never runs past what datetime holds.
+FIRST_MONTH, LAST_MONTH = "1970-01", "2999-12"
+# The one check of a month, also published as the query parameters' pattern in the OpenAPI
+# document (ECMA-262 and Python read it alike; it is applied with `fullmatch`).
+MONTH_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
+MONTH_RULE = f"A month must be written as YYYY-MM, from {FIRST_MONTH} to {LAST_MONTH}."
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -40,20 +48,23 @@ def month_label(instant: datetime) -> str:
 
 
 def parse_month(text: str, field: str) -> datetime:
+    """D18: the first instant of a month written YYYY-MM, 1970-01 to 2999-12 (UTC)."""
     match = _MONTH.fullmatch(text or "")
     if not match:
-        raise Invalid.field(field, "a month as YYYY-MM")
+        raise Invalid.field(field, MONTH_RULE)
     return datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC)
 
 
 def period(first: str, last: str) -> Period:
-    """D18: `from` and `to` as YYYY-MM; `to` not before `from`; at most ten years."""
+    """D18: `from` and `to` as YYYY-MM from 1970-01 to 2999-12; `to` not before `from`; at
+    most ten years. The one check of a period: the JSON and CSV report, the signed link and
+    the page it leads to all call it."""
     start, stop = parse_month(first, "from"), parse_month(last, "to")
     if stop < start:
-        raise Invalid.field("to", "the period ends before it starts")
+        raise Invalid.field("to", "The period ends before it starts.")
     months = (stop.year - start.year) * 12 + stop.month - start.month + 1
     if months > MAX_MONTHS:
-        raise Invalid.field("to", f"a report covers at most {MAX_MONTHS} months")
+        raise Invalid.field("to", f"A report covers at most {MAX_MONTHS} months.")
     return Period(start, stop)
 
 

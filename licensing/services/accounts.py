@@ -5,31 +5,72 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from licensing.adapters.models import Customer, Partner
-from licensing.domain.errors import Conflict, NotFound
+from licensing.domain.access import customer_in_sight
+from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.extensions import db
-from licensing.services.transactions import commit
+from licensing.services.transactions import commit, violated
+
+EMAIL_UNIQUE = ("uq_customers_email", "customers.email")
 
 
-def create_customer(*, email: str, name: str, now: datetime) -> Customer:
-    """One account per email address, compared case-insensitively."""
+def create_customer(
+    *, email: str, name: str, partner_id: int | None = None, now: datetime
+) -> Customer:
+    """One account per email address, compared case-insensitively (D24); created with a
+    partner's key (`partner_id`), it is that partner's customer (D26)."""
     email = email.strip().lower()
-    taken = Conflict(f"a customer with email {email} exists", code="EMAIL_TAKEN")
+    if partner_id is not None and db.session.get(Partner, partner_id) is None:
+        raise Invalid.field(
+            "partner_id", "This API key's partner does not exist.", code="PARTNER_NOT_FOUND"
+        )
     if db.session.execute(select(Customer.id).where(Customer.email == email)).first():
-        raise taken
-    customer = Customer(email=email, name=name.strip(), created_at=now)
+        raise _email_taken(email, partner_id=partner_id)
+    customer = Customer(email=email, name=name.strip(), partner_id=partner_id, created_at=now)
     db.session.add(customer)
-    commit(on_conflict={("uq_customers_email", "customers.email"): taken})
+    try:
+        commit()
+    except IntegrityError as error:  # another request took the email meanwhile
+        if not violated(error, EMAIL_UNIQUE):
+            raise
+        # Inside a savepoint nothing can be read until the caller rolls back to it.
+        readable = not db.session().in_nested_transaction()
+        raise _email_taken(email, partner_id=partner_id, look_up=readable) from None
     return customer
 
 
-def get_customer(customer_id: int, *, with_history: bool = False) -> Customer:
+def _email_taken(email: str, *, partner_id: int | None, look_up: bool = True) -> Conflict:
+    """409 naming the customer who has the email, unless the caller is a partner and that
+    customer is not its own (D26: a partner learns no other customer's id)."""
+    holder = (
+        db.session.execute(
+            select(Customer.id, Customer.partner_id).where(Customer.email == email)
+        ).first()
+        if look_up
+        else None
+    )
+    extra: dict[str, object] = {}
+    if holder is not None and customer_in_sight(holder.partner_id, partner_id=partner_id):
+        extra["customer_id"] = holder.id
+    return Conflict(
+        f"A customer with the email {email} exists already.", code="EMAIL_TAKEN", extra=extra
+    )
+
+
+def get_customer(
+    customer_id: int, *, partner_id: int | None = None, with_history: bool = False
+) -> Customer:
+    """A customer; for a partner (`partner_id`) only one of its own, any other answered
+    exactly as an unknown id (D26)."""
     options = [selectinload(Customer.history)] if with_history else []
     customer = db.session.get(Customer, customer_id, options=options, populate_existing=True)
-    if customer is None:
-        raise NotFound(f"no customer {customer_id}", code="CUSTOMER_NOT_FOUND")
+    if customer is None or not customer_in_sight(customer.partner_id, partner_id=partner_id):
+        raise NotFound(
+            f"There is no customer with the id {customer_id}.", code="CUSTOMER_NOT_FOUND"
+        )
     return customer
 
 
@@ -50,5 +91,5 @@ def create_partner(
 def get_partner(partner_id: int) -> Partner:
     partner = db.session.get(Partner, partner_id)
     if partner is None:
-        raise NotFound(f"no partner {partner_id}", code="PARTNER_NOT_FOUND")
+        raise NotFound(f"There is no partner with the id {partner_id}.", code="PARTNER_NOT_FOUND")
     return partner

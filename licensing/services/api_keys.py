@@ -26,13 +26,15 @@ def create_api_key(*, name: str, scopes: list[str], now: datetime) -> tuple[ApiK
     """Store a new key and return it with its plain text, which is never stored or shown again."""
     name = name.strip()
     if not name or len(name) > 100:
-        raise Invalid.field("name", "a name of 1 to 100 characters is required")
+        raise Invalid.field("name", "A name of 1 to 100 characters is required.")
     unknown = [scope for scope in scopes if not is_valid_scope(scope)]
     if not scopes or unknown:
         raise Invalid.field(
             "scopes",
-            "scopes must be admin, checkout, helpdesk, finance or partner:<id>; "
-            f"not understood: {', '.join(unknown) or '(none given)'}",
+            "Scopes must be admin, checkout, helpdesk, finance or partner:<id>; "
+            + (
+                f"the service does not know {', '.join(unknown)}." if unknown else "none was given."
+            ),
         )
     public_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
@@ -70,7 +72,9 @@ def revoke_api_key(*, public_id: str, now: datetime) -> ApiKey:
         select(ApiKey).where(ApiKey.public_id == public_id).with_for_update()
     ).scalar_one_or_none()
     if key is None:
-        raise NotFound(f"no API key {public_id}", code="API_KEY_NOT_FOUND")
+        raise NotFound(
+            f"There is no API key with the public id {public_id}.", code="API_KEY_NOT_FOUND"
+        )
     if key.revoked_at is None:
         key.revoked_at = now
     db.session.commit()

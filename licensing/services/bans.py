@@ -13,6 +13,7 @@ from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
 from licensing.services.accounts import get_customer
+from licensing.services.transactions import commit
 
 
 def _record(customer_id: int, event_type: str, *, actor: str, at: datetime, **data: Any) -> None:
@@ -33,7 +34,7 @@ def set_ban(
     """R13: from now, until `ends_at` or until lifted (D11)."""
     get_customer(customer_id)
     if ends_at is not None and ends_at <= now:
-        raise Invalid.field("ends_at", "a ban must end after it starts (now)")
+        raise Invalid.field("ends_at", "A ban must end after it starts, and it starts now.")
     ban = Ban(
         customer_id=customer_id,
         reason=BanReason(reason).value,
@@ -53,7 +54,7 @@ def set_ban(
         reason=ban.reason,
         ends_at=rfc3339(ends_at) if ends_at else None,
     )
-    db.session.commit()
+    commit()
     return ban
 
 
@@ -61,12 +62,12 @@ def lift_ban(ban_id: int, *, actor: str, now: datetime) -> Ban:
     """D11: the ban stops applying at this instant; it stays on record."""
     ban = db.session.get(Ban, ban_id, with_for_update=True)
     if ban is None:
-        raise NotFound(f"no ban {ban_id}", code="BAN_NOT_FOUND")
+        raise NotFound(f"There is no ban with the id {ban_id}.", code="BAN_NOT_FOUND")
     if ban.lifted_at is not None:
-        raise Conflict("this ban was already lifted", code="BAN_ALREADY_LIFTED")
+        raise Conflict("This ban has already been lifted.", code="BAN_ALREADY_LIFTED")
     ban.lifted_at, ban.lifted_by = now, actor
     _record(ban.customer_id, "ban_lifted", actor=actor, at=now, ban_id=ban.id)
-    db.session.commit()
+    commit()
     return ban
 
 

@@ -21,7 +21,7 @@ def list_editions() -> list[Edition]:
 def get_edition(code: str) -> Edition:
     edition = db.session.get(Edition, code)
     if edition is None:
-        raise NotFound(f"no edition {code!r}", code="EDITION_NOT_FOUND")
+        raise NotFound(f"There is no edition with the code {code!r}.", code="EDITION_NOT_FOUND")
     return edition
 
 
@@ -31,7 +31,7 @@ def update_edition(*, code: str, price: Money, name: str | None, now: datetime) 
         select(Edition).where(Edition.code == code).with_for_update()
     ).scalar_one_or_none()
     if edition is None:
-        raise NotFound(f"no edition {code!r}", code="EDITION_NOT_FOUND")
+        raise NotFound(f"There is no edition with the code {code!r}.", code="EDITION_NOT_FOUND")
     edition.price_amount = price.amount
     edition.currency = price.currency
     if name is not None:
@@ -60,7 +60,7 @@ def find_release(version: str) -> Release | None:
 
 
 def create_release(*, version: str, released_at: datetime, now: datetime) -> Release:
-    exists = Conflict(f"release {version} is already published", code="RELEASE_EXISTS")
+    exists = Conflict(f"Release {version} is already published.", code="RELEASE_EXISTS")
     if find_release(version) is not None:
         raise exists
     release = Release(version=version, released_at=released_at, created_at=now)

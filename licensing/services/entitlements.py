@@ -60,9 +60,11 @@ def entitlement(
     normalized = normalize_domain(domain) if domain is not None else None
     customer, current_version, version_known = _customer_facts(customer_id, version, at)
     if version is not None and not version_known:
-        raise Invalid.field("version", "not a published release", code="VERSION_UNKNOWN")
+        raise Invalid.field(
+            "version", "The version is not a published release.", code="VERSION_UNKNOWN"
+        )
     row = None
-    if department is Department.TECHNICAL_SUPPORT and normalized and customer.license_count:
+    if department is Department.TECHNICAL_SUPPORT and normalized and customer.live_license_count:
         row = _domain_license(normalized, customer_id)
     license = _license_facts(row)
     decision = decide(
@@ -86,8 +88,9 @@ def entitlement(
 
 
 def _customer_facts_statement() -> Select[Any]:
-    """One statement: the customer, the ban applying at `:at` (D11), how many licenses they
-    hold and their best edition, and the current release (R10), with `:version` known or not.
+    """One statement: the customer, the ban applying at `:at` (D11), how many live licenses
+    they hold (R6 reading: refunded or revoked ones do not count) and the best edition among
+    them, and the current release (R10), with `:version` known or not.
 
     Built once, with bound parameters, so each request only binds values to a statement
     SQLAlchemy has already compiled (the hot path's cost is the database, not Python)."""
@@ -107,11 +110,12 @@ def _customer_facts_statement() -> Select[Any]:
         .correlate(Customer)
         .scalar_subquery()
     )
-    held = select(func.count(License.id)).where(License.customer_id == Customer.id)
+    live = License.status != LicenseStatus.REVOKED.value  # active or suspended (D4)
+    held = select(func.count(License.id)).where(License.customer_id == Customer.id, live)
     best = (
         select(License.edition_code)
         .join(Edition, Edition.code == License.edition_code)
-        .where(License.customer_id == Customer.id, License.status != LicenseStatus.REVOKED.value)
+        .where(License.customer_id == Customer.id, live)
         .order_by(Edition.priority.desc())
         .limit(1)
     )
@@ -178,10 +182,12 @@ def _customer_facts(
         CUSTOMER_FACTS, {"customer_id": customer_id, "at": at, "version": version or ""}
     ).one_or_none()
     if row is None:
-        raise NotFound(f"no customer {customer_id}", code="CUSTOMER_NOT_FOUND")
+        raise NotFound(
+            f"There is no customer with the id {customer_id}.", code="CUSTOMER_NOT_FOUND"
+        )
     ban = BanFacts(row.ban_id, row.reason, row.ends_at) if row.ban_id is not None else None
     facts = CustomerFacts(
-        customer_id=row.id, active_ban=ban, license_count=row.held, best_edition=row.best
+        customer_id=row.id, active_ban=ban, live_license_count=row.held, best_edition=row.best
     )
     return facts, row.current, bool(row.known)
 

@@ -1,8 +1,9 @@
 """Idempotency keys: a retried creating request gets the first answer, and only one effect.
 
-The claim row is flushed inside the request's own transaction, before the use case runs, so
-it commits together with the use case's effect or not at all. A concurrent request with the
-same key blocks on the claim's unique index until the first transaction ends, then either
+The claim row is flushed inside the request's own transaction, before the use case runs; the
+use case's effect and the recorded answer join that transaction, so the three commit together
+or not at all (a failed attempt leaves no claim, and a retry runs). A concurrent request with
+the same key blocks on the claim's unique index until the first transaction ends, then either
 replays the stored answer or (if the first rolled back) runs itself.
 """
 
@@ -59,14 +60,14 @@ def claim(*, api_key_id: int, key: str, request_hash: str, now: datetime) -> Sto
                 continue
         if row.request_hash != request_hash:
             raise Conflict(
-                "this Idempotency-Key was used with a different request",
+                "This Idempotency-Key was used with a different request.",
                 code="IDEMPOTENCY_KEY_REUSED",
             )
         if row.status_code is not None and row.response_body is not None:
             return StoredResponse(row.status_code, row.response_body)
         if time.monotonic() > deadline:
             raise Conflict(
-                "a request with this Idempotency-Key is still in progress; retry later",
+                "A request with this Idempotency-Key is still in progress; retry later.",
                 code="IDEMPOTENCY_KEY_IN_USE",
             )
         db.session.rollback()  # a fresh snapshot for the next look
@@ -82,13 +83,12 @@ def _find(api_key_id: int, key: str) -> IdempotencyKey | None:
 
 
 def record(*, api_key_id: int, key: str, status: int, body: str) -> None:
-    """Keep the answer for replays; committed on its own, after the use case's commit."""
+    """Keep the answer for replays, in the transaction of the claim and the effect."""
     db.session.execute(
         update(IdempotencyKey)
         .where(IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key)
         .values(status_code=status, response_body=body)
     )
-    db.session.commit()
 
 
 def purge(*, now: datetime) -> int:

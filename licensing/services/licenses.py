@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from licensing.adapters.models import Customer, Edition, License, LicenseEvent, Partner
 from licensing.adapters.pagination import Page, paginate
+from licensing.domain.access import customer_in_sight
 from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.domain.license_keys import canonical_license_key, generate_license_key
@@ -39,7 +40,9 @@ class NewLicense:
 
 
 def domain_taken(domain: str) -> Conflict:
-    return Conflict(f"{domain} is held by another live license (D4)", code="DOMAIN_TAKEN")
+    return Conflict(
+        f"The domain {domain} is held by another live license (D4).", code="DOMAIN_TAKEN"
+    )
 
 
 def record_event(
@@ -51,23 +54,43 @@ def record_event(
     return event
 
 
-def issue_license(*, new: NewLicense, source: str, actor: str, now: datetime) -> License:
-    """Issue a license for one domain (R2, D4) with the dates of its purchase (R4, R17)."""
-    license = add_license(new=new, source=source, actor=actor, now=now)
+def issue_license(
+    *,
+    new: NewLicense,
+    source: str,
+    actor: str,
+    now: datetime,
+    partner_in_sight: int | None = None,
+) -> License:
+    """Issue a license for one domain (R2, D4) with the dates of its purchase (R4, R17).
+
+    `partner_in_sight`: the caller is that partner's key, which sells only to its own
+    customers (D26)."""
+    license = add_license(
+        new=new, source=source, actor=actor, now=now, partner_in_sight=partner_in_sight
+    )
     commit(on_conflict={LIVE_DOMAIN_INDEX: domain_taken(license.domain)})
     return license
 
 
 def add_license(
-    *, new: NewLicense, source: str, actor: str, now: datetime, **provenance: Any
+    *,
+    new: NewLicense,
+    source: str,
+    actor: str,
+    now: datetime,
+    partner_in_sight: int | None = None,
+    **provenance: Any,
 ) -> License:
     """The license row and its first history, in the caller's transaction (not committed)."""
     domain = normalize_domain(new.domain)
-    _check_references(new)
+    _check_references(new, partner_in_sight=partner_in_sight)
     if new.purchased_at > now:
-        raise Invalid.field("purchased_at", "a purchase cannot be in the future")
+        raise Invalid.field("purchased_at", "A purchase cannot be in the future.")
     if new.updates_until is not None and new.updates_until < new.purchased_at:
-        raise Invalid.field("updates_until", "updates cannot end before the purchase")
+        raise Invalid.field(
+            "updates_until", "The updates subscription cannot end before the purchase."
+        )
     ensure_domain_free(domain)
     dates = license_dates(new.purchased_at, new.updates_until)
     license = License(
@@ -103,19 +126,21 @@ def add_license(
     return license
 
 
-def _check_references(new: NewLicense) -> None:
-    """The customer, edition and partner named in the request must exist (422 naming each)."""
-    if db.session.get(Customer, new.customer_id) is None:
-        raise Invalid.field("customer_id", "no such customer", code="CUSTOMER_NOT_FOUND")
+def _check_references(new: NewLicense, *, partner_in_sight: int | None) -> None:
+    """The customer, edition and partner named in the request must exist (422 naming each);
+    a partner's key names only its own customers, any other is unknown to it (D26)."""
+    customer = db.session.get(Customer, new.customer_id)
+    if customer is None or not customer_in_sight(customer.partner_id, partner_id=partner_in_sight):
+        raise Invalid.field("customer_id", "There is no such customer.", code="CUSTOMER_NOT_FOUND")
     if db.session.get(Edition, new.edition) is None:
-        raise Invalid.field("edition", "no such edition", code="EDITION_NOT_FOUND")
+        raise Invalid.field("edition", "There is no such edition.", code="EDITION_NOT_FOUND")
     if new.channel is Channel.PARTNER:
         if new.partner_id is None:
-            raise Invalid.field("partner_id", "a partner sale names its partner")
+            raise Invalid.field("partner_id", "A partner sale must name its partner.")
         if db.session.get(Partner, new.partner_id) is None:
-            raise Invalid.field("partner_id", "no such partner", code="PARTNER_NOT_FOUND")
+            raise Invalid.field("partner_id", "There is no such partner.", code="PARTNER_NOT_FOUND")
     elif new.partner_id is not None:
-        raise Invalid.field("partner_id", "a direct sale has no partner (R3)")
+        raise Invalid.field("partner_id", "A direct sale has no partner (R3).")
 
 
 def _live_holder(domain: str) -> int | None:
@@ -143,7 +168,10 @@ def rebind_domain(*, key: str, domain: str, actor: str, now: datetime) -> Licens
     domain = normalize_domain(domain)
     license = find_license(key, lock=True)
     if license.status not in LIVE_STATUSES:
-        raise Conflict(f"license is {license.status}", code="LICENSE_INACTIVE")
+        raise Conflict(
+            f"The license is {license.status}; only a live license can move to another domain.",
+            code="LICENSE_INACTIVE",
+        )
     if license.domain == domain:
         return license
     ensure_domain_free(domain, except_license_id=license.id)
@@ -170,7 +198,7 @@ def find_license(
         else None
     )
     if license is None:
-        raise NotFound("no license with this key", code="LICENSE_NOT_FOUND")
+        raise NotFound("There is no license with this key.", code="LICENSE_NOT_FOUND")
     return license
 
 
@@ -182,7 +210,9 @@ def get_license(key: str, *, partner_id: int | None = None) -> License:
 def list_customer_licenses(
     customer_id: int, *, partner_id: int | None, limit: int, cursor: str | None
 ) -> Page[License]:
-    get_customer(customer_id)
+    """A customer's licenses; a partner (`partner_id`) sees those it sold to its own
+    customers, and another's customer is unknown to it (D26)."""
+    get_customer(customer_id, partner_id=partner_id)
     stmt = select(License).where(License.customer_id == customer_id)
     if partner_id is not None:
         stmt = stmt.where(License.partner_id == partner_id)

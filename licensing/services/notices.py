@@ -24,6 +24,7 @@ from licensing.domain.notices import (
 )
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
+from licensing.services.transactions import commit
 
 SCHEDULE_BATCH = 1000
 SIGNATURE_HEADER = "Licensing-Signature"
@@ -210,7 +211,7 @@ def _attempt(delivery: Delivery, sender: NoticeSender, now: datetime) -> str:
 def add_subscriber(*, url: str, secret: str, now: datetime) -> Subscriber:
     subscriber = Subscriber(url=url, secret=secret, created_at=now)
     db.session.add(subscriber)
-    db.session.commit()
+    commit()
     return subscriber
 
 
@@ -221,7 +222,9 @@ def list_subscribers() -> list[Subscriber]:
 def disable_subscriber(subscriber_id: int, *, now: datetime) -> Subscriber:
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
-        raise NotFound(f"no subscriber {subscriber_id}", code="SUBSCRIBER_NOT_FOUND")
+        raise NotFound(
+            f"There is no subscriber with the id {subscriber_id}.", code="SUBSCRIBER_NOT_FOUND"
+        )
     subscriber.disabled_at = subscriber.disabled_at or now
     db.session.commit()
     return subscriber
@@ -242,7 +245,10 @@ def retry_dead_letter(delivery_id: int, *, now: datetime) -> Delivery:
     """Give a dead-lettered delivery another 24 hours of attempts, starting now."""
     delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
     if delivery is None or delivery.dead_at is None:
-        raise NotFound(f"no dead-lettered delivery {delivery_id}", code="DELIVERY_NOT_FOUND")
+        raise NotFound(
+            f"There is no dead-lettered delivery with the id {delivery_id}.",
+            code="DELIVERY_NOT_FOUND",
+        )
     delivery.dead_at = None
     delivery.first_attempt_at = None
     delivery.attempts = 0

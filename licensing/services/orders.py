@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from licensing.adapters.models import Customer, Edition, Order, OrderEvent
+from licensing.adapters.models import Customer, Edition, License, Order, OrderEvent
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Invalid, NotFound
@@ -54,10 +54,10 @@ def create_purchase_order(
     domain = normalize_domain(domain)
     customer = db.session.get(Customer, customer_id)
     if customer is None:
-        raise Invalid.field("customer_id", "no such customer", code="CUSTOMER_NOT_FOUND")
+        raise Invalid.field("customer_id", "There is no such customer.", code="CUSTOMER_NOT_FOUND")
     catalog = db.session.get(Edition, edition)
     if catalog is None:
-        raise Invalid.field("edition", "no such edition", code="EDITION_NOT_FOUND")
+        raise Invalid.field("edition", "There is no such edition.", code="EDITION_NOT_FOUND")
     ensure_domain_free(domain)
     order = open_order(
         kind=OrderKind.PURCHASE,
@@ -109,6 +109,10 @@ def open_order(
     flush()
     attach_payment_intent(order, customer, gateway)
     shown = {k: rfc3339(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+    if "license_id" in shown:  # D6: history names a license by its key, never by its id
+        license_id = shown.pop("license_id")
+        license = db.session.get(License, license_id) if license_id is not None else None
+        shown["license_key"] = license.key if license is not None else None
     record_order_event(
         order,
         "created",
@@ -150,7 +154,7 @@ def get_order(order_id: int) -> Order:
         .options(selectinload(Order.history), selectinload(Order.license))
     ).scalar_one_or_none()
     if order is None:
-        raise NotFound(f"no order {order_id}", code="ORDER_NOT_FOUND")
+        raise NotFound(f"There is no order with the id {order_id}.", code="ORDER_NOT_FOUND")
     return order
 
 

@@ -28,6 +28,7 @@ from licensing.extensions import db
 from licensing.services.accounts import get_customer
 from licensing.services.licenses import find_license
 from licensing.services.orders import open_order
+from licensing.services.transactions import commit
 
 SYSTEM = "system:quotes"
 
@@ -81,7 +82,7 @@ def create_quote(
     if license_key is not None:
         license = find_license(license_key)
         if license.customer_id != customer_id:
-            raise Invalid.field("license_key", "this license is another customer's")
+            raise Invalid.field("license_key", "This license belongs to another customer.")
     quote = Quote(
         customer_id=customer_id,
         license_id=license.id if license else None,
@@ -95,7 +96,7 @@ def create_quote(
     db.session.add(quote)
     db.session.flush()
     _record(quote, "created", actor=actor, at=now, amount=quote.amount, hours=quote.hours)
-    db.session.commit()
+    commit()
     return quote
 
 
@@ -109,7 +110,7 @@ def get_quote(quote_id: int, *, lock: bool = False) -> Quote:
         stmt.with_for_update(of=Quote) if lock else stmt
     ).scalar_one_or_none()
     if quote is None:
-        raise NotFound(f"no quote {quote_id}", code="QUOTE_NOT_FOUND")
+        raise NotFound(f"There is no quote with the id {quote_id}.", code="QUOTE_NOT_FOUND")
     return quote
 
 
@@ -127,7 +128,7 @@ def replace_lines(quote_id: int, *, lines: list[NewLine], actor: str, now: datet
     quote = _for_change(quote_id, now)
     if quote.status != QuoteStatus.DRAFT.value:
         raise Conflict(
-            f"lines of a {quote.status} quote cannot change",
+            f"The lines of a quote that is {quote.status} cannot change; only a draft's can.",
             code="QUOTE_STATE",
             extra={"current_state": quote.status},
         )
@@ -135,7 +136,7 @@ def replace_lines(quote_id: int, *, lines: list[NewLine], actor: str, now: datet
     db.session.expire(quote, ["lines"])
     _set_lines(quote, lines)
     _record(quote, "lines_changed", actor=actor, at=now, amount=quote.amount, hours=quote.hours)
-    db.session.commit()
+    commit()
     return quote
 
 
@@ -144,7 +145,7 @@ def send_quote(quote_id: int, *, actor: str, now: datetime) -> Quote:
     quote = _for_change(quote_id, now)
     _move(quote, QuoteStatus.SENT, actor=actor, at=now)
     quote.sent_at, quote.valid_until = now, valid_until(now)
-    db.session.commit()
+    commit()
     return quote
 
 
@@ -152,7 +153,7 @@ def cancel_quote(quote_id: int, *, actor: str, now: datetime) -> Quote:
     quote = _for_change(quote_id, now)
     _move(quote, QuoteStatus.CANCELLED, actor=actor, at=now)
     quote.closed_at = now
-    db.session.commit()
+    commit()
     return quote
 
 
@@ -182,7 +183,7 @@ def accept_quote(quote_id: int, *, gateway: PaymentGateway, actor: str, now: dat
         license_id=quote.license_id,
     )
     quote.order_id = order.id
-    db.session.commit()
+    commit()
     return quote
 
 
@@ -215,10 +216,12 @@ def complete_quote(
     day the site moved to the official hosting when that is given."""
     quote = _for_change(quote_id, now)
     if moved_to_hosting_at is not None and moved_to_hosting_at > now:
-        raise Invalid.field("moved_to_hosting_at", "the move cannot be in the future")
+        raise Invalid.field(
+            "moved_to_hosting_at", "The move to the official hosting cannot be in the future."
+        )
     starts = moved_to_hosting_at or now
     _move(quote, QuoteStatus.COMPLETED, actor=actor, at=now, warranty_starts_at=rfc3339(starts))
     quote.completed_at = now
     quote.warranty_starts_at, quote.warranty_until = starts, warranty_until(starts)
-    db.session.commit()
+    commit()
     return quote

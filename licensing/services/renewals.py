@@ -31,7 +31,10 @@ from licensing.services.transactions import commit
 def _quote_for(license: License, at: datetime) -> tuple[RenewalQuote, Edition]:
     """D13: priced from the edition's list price now, whatever `at` is."""
     if license.status not in LIVE_STATUSES:
-        raise Conflict(f"license is {license.status}", code="LICENSE_INACTIVE")
+        raise Conflict(
+            f"The license is {license.status}; only a live license can be renewed.",
+            code="LICENSE_INACTIVE",
+        )
     edition = db.session.get(Edition, license.edition_code)
     assert edition is not None
     offer = quote(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from licensing.domain.errors import DomainError
 from licensing.extensions import db
+
+_IN_UNIT = "licensing.unit_of_work"  # a key of Session.info
 
 
 def violated(error: IntegrityError, markers: Iterable[str]) -> bool:
@@ -24,12 +29,37 @@ Conflicts = dict[tuple[str, ...], DomainError]
 
 
 def commit(*, on_conflict: Conflicts | None = None) -> None:
-    """Commit the unit of work; a unique violation the caller expects becomes its error.
+    """Commit the use case; a unique violation the caller expects becomes its error.
 
     The database, not a Python check, is what makes a conflict impossible under races; the
-    check before it only gives the common case a friendly answer.
+    check before it only gives the common case a friendly answer. Inside `unit_of_work()`
+    this only flushes (conflicts show then): the unit commits, once, at its end.
     """
-    _guarded(db.session.commit, on_conflict)
+    deferred = db.session().info.get(_IN_UNIT, False)
+    _guarded(db.session.flush if deferred else db.session.commit, on_conflict)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """One transaction for a use case and what its caller writes around it (an idempotent
+    request's claim and stored answer): all of it commits at the end, or none of it."""
+    session = db.session()
+    session.info[_IN_UNIT] = True
+    try:
+        yield
+        del session.info[_IN_UNIT]
+        session.commit()
+    except BaseException:
+        session.info.pop(_IN_UNIT, None)
+        session.rollback()
+        raise
+
+
+@event.listens_for(Session, "before_commit")
+def _only_the_unit_commits(session: Session) -> None:
+    """A use case that commits by itself would split the unit: refuse, loudly."""
+    if session.info.get(_IN_UNIT) and not session.in_nested_transaction():
+        raise RuntimeError("a use case committed inside a unit of work; use commit()")
 
 
 def flush(*, on_conflict: Conflicts | None = None) -> None:

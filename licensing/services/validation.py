@@ -25,7 +25,9 @@ def validate(*, key: str, domain: str, version: str | None) -> Validation:
     if version is not None:
         released_at = db.session.execute(RELEASE_DATE, {"version": version}).scalar_one_or_none()
         if released_at is None:
-            raise Invalid.field("version", "not a published release", code="VERSION_UNKNOWN")
+            raise Invalid.field(
+                "version", "The version is not a published release.", code="VERSION_UNKNOWN"
+            )
     canonical = canonical_license_key(key)
     row = None
     if canonical is not None:

@@ -107,3 +107,18 @@ def test_malformed_authorization_headers_are_401(client: FlaskClient) -> None:
     for header in ("", "Bearer", "Bearer ", "Basic abc", "lk_x_y", "Bearer lk__", "Bearer lk_x"):
         response = client.get("/v1/editions", headers={"Authorization": header})
         problem(response, 401, "UNAUTHENTICATED")
+
+
+def test_d26_partner_keys_open_and_read_customers_and_sell_only_in_their_own_name(
+    client: FlaskClient,
+) -> None:
+    """The scopes the customer and partner-sale routes publish (what they then show a partner
+    key, only its own customers, is in tests/api/test_partner_customers.py)."""
+    scopes = {(method, path): s for method, path, s in _operations(client)}
+    assert scopes[("post", "/v1/customers")] == ["admin", "checkout", "partner:*"]
+    for path in ("/v1/customers/{customer_id}", "/v1/customers/{customer_id}/licenses"):
+        assert scopes[("get", path)] == ["admin", "checkout", "finance", "helpdesk", "partner:*"]
+    assert scopes[("post", "/v1/partners/{partner_id}/licenses")] == [
+        "admin",
+        "partner:{partner_id}",
+    ]

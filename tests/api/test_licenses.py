@@ -1,10 +1,19 @@
-"""License routes: import, partner sale, reading, listing and rebinding (R2, R3, D3, D4, D5)."""
+"""License routes: import, partner sale, reading, listing and rebinding (R2, R3, D3-D6)."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.routing.converters import NumberConverter
 
+from licensing.adapters.models import License
+from licensing.extensions import db
 from tests.factories import (
     Api,
     created,
@@ -15,6 +24,7 @@ from tests.factories import (
     ok,
     problem,
 )
+from tests.fakes import intent, signed, stripe_event
 
 
 def test_r2_import_registers_license_to_customer_with_real_dates(admin: Api) -> None:
@@ -182,8 +192,8 @@ def test_r3_partner_sale_is_partner_channel_and_partner_sees_only_its_own(
 ) -> None:
     partner = new_partner(admin, support_url="https://partner.example/help")
     rival = new_partner(admin)
-    customer = new_customer(admin)
     partner_api = Api(client, make_key(app, f"partner:{partner['id']}"))
+    customer = new_customer(partner_api)  # D26: a partner sells to the customers it created
     sold = created(
         partner_api.post(
             f"/v1/partners/{partner['id']}/licenses",
@@ -231,3 +241,140 @@ def test_license_key_lookup_forgives_typing(admin: Api) -> None:
     key = import_license(admin, customer_id=customer["id"])["key"]
     typed = key.lower().replace("-", "").replace("0", "o")
     assert ok(admin.get(f"/v1/licenses/{typed}"))["key"] == key
+
+
+LICENSE_ROUTE = re.compile(r"^/v1/licenses(/|$)")
+
+
+def path_arguments(rule: str) -> list[tuple[str, str, str]]:
+    """`/v1/licenses/<string:key>/domain` -> [("licenses", "string", "key")]: each path
+    variable with its converter and the segment naming the resource it addresses."""
+    segments = rule.strip("/").split("/")
+    found = []
+    for n, segment in enumerate(segments):
+        if segment.startswith("<"):
+            converter, _, name = segment.strip("<>").rpartition(":")
+            found.append((segments[n - 1] if n else "", converter or "default", name))
+    return found
+
+
+def test_d6_no_route_addresses_a_license_by_its_database_id(app: Flask) -> None:
+    """D6: a license is addressed by its key, under /v1/licenses/{key} only; no route of any
+    other resource takes a license id, and no license route takes a number."""
+    by_key = set()
+    for rule in app.url_map.iter_rules():
+        for resource, converter, name in path_arguments(rule.rule):
+            assert "license" not in name, rule.rule  # no <id:license_id> anywhere
+            if resource == "licenses":
+                assert name == "key", rule.rule
+                assert not issubclass(app.url_map.converters[converter], NumberConverter), rule
+                by_key.add(re.sub(r"<(?:[^:>]*:)?(\w+)>", r"{\1}", rule.rule))
+        if LICENSE_ROUTE.match(rule.rule):
+            assert set(rule.arguments) <= {"key"}, rule.rule
+    assert by_key >= {
+        "/v1/licenses/{key}",
+        "/v1/licenses/{key}/domain",
+        "/v1/licenses/{key}/renewal-quote",
+    }
+
+
+def parameters(path_item: dict[str, Any]) -> list[dict[str, Any]]:
+    """An OpenAPI path's parameters: those of the path and those of each operation."""
+    operations = [o for o in path_item.values() if isinstance(o, dict)]
+    return [
+        *path_item.get("parameters", []),
+        *(p for o in operations for p in o.get("parameters", [])),
+    ]
+
+
+def test_d6_the_openapi_document_names_licenses_by_key_never_by_id(client: FlaskClient) -> None:
+    doc = ok(client.get("/v1/openapi.json"))
+    for path, path_item in doc["paths"].items():
+        names = {p["name"] for p in parameters(path_item)} | set(re.findall(r"{(\w+)}", path))
+        assert not {n for n in names if "license" in n and n != "license_key"}, path
+        if path.startswith("/v1/licenses/{"):
+            assert re.findall(r"{(\w+)}", path) == ["key"], path
+            (key,) = [p for p in parameters(path_item) if p["in"] == "path"]
+            assert (key["name"], key["schema"]["type"]) == ("key", "string"), path
+    schemas = doc["components"]["schemas"]
+    for name, schema in schemas.items():
+        assert "license_id" not in schema.get("properties", {}), name
+    for name in ("License", "LicenseSummary", "EntitlementLicense"):
+        assert "key" in schemas[name]["properties"] and "id" not in schemas[name]["properties"]
+    for name in ("Order", "OrderRequest", "Quote", "QuoteCreate"):
+        assert "license_key" in schemas[name]["properties"], name
+
+
+def keys_in(answer: Any) -> set[str]:
+    """Every object key anywhere in a JSON answer."""
+    if isinstance(answer, dict):
+        return set(answer) | {k for v in answer.values() for k in keys_in(v)}
+    if isinstance(answer, list):
+        return {k for v in answer for k in keys_in(v)}
+    return set()
+
+
+def test_d6_answers_name_a_license_by_key_and_its_id_addresses_nothing(
+    app: Flask, client: FlaskClient, admin: Api, checkout: Api, gateway: Any
+) -> None:
+    """D6: a license bought through checkout is shown by key in its own answers and in the
+    orders and quotes that concern it; its integer id is in no answer and is no URL."""
+    customer = new_customer(admin)["id"]
+    order = created(
+        checkout.post(
+            "/v1/orders",
+            json={
+                "kind": "purchase",
+                "customer_id": customer,
+                "edition": "pro",
+                "domain": "d6.example.com",
+            },
+        )
+    )
+    pi = order["payment"]["payment_intent_id"]
+    body, headers = signed(stripe_event("payment_intent.succeeded", intent(pi, charge=f"ch_{pi}")))
+    assert client.post("/v1/stripe/webhook", data=body, headers=headers).status_code == 200
+    with app.app_context():
+        license_id, key = db.session.execute(
+            select(License.id, License.key).where(License.domain == "d6.example.com")
+        ).one()
+    helpdesk = Api(client, make_key(app, "helpdesk"))
+    answers = {
+        "license": ok(admin.get(f"/v1/licenses/{key}")),
+        "listed": ok(admin.get(f"/v1/customers/{customer}/licenses"))["items"][0],
+        "purchase": ok(checkout.get(f"/v1/orders/{order['id']}")),
+        "renewal": created(
+            checkout.post("/v1/orders", json={"kind": "renewal", "license_key": key})
+        ),
+        "quote": created(
+            helpdesk.post(
+                "/v1/quotes",
+                json={
+                    "customer_id": customer,
+                    "license_key": key,
+                    "lines": [{"category": "layout", "description": "Banner", "hours": 1}],
+                },
+            )
+        ),
+        "entitlement": ok(
+            helpdesk.get(
+                f"/v1/entitlements?customer_id={customer}&department=technical_support"
+                "&domain=d6.example.com"
+            )
+        ),
+    }
+    ok(helpdesk.post(f"/v1/quotes/{answers['quote']['id']}/send"))
+    accepted = ok(checkout.post(f"/v1/quotes/{answers['quote']['id']}/accept"))
+    answers["work"] = ok(checkout.get(f"/v1/orders/{accepted['order_id']}"))
+    assert answers["license"]["key"] == answers["listed"]["key"] == key
+    assert answers["entitlement"]["license"]["key"] == key
+    for name in ("purchase", "renewal", "quote", "work"):
+        assert answers[name]["license_key"] == key, name
+    for name in ("renewal", "work"):  # the order's history names the license too
+        assert answers[name]["history"][0]["data"]["license_key"] == key, name
+    for name, answer in answers.items():
+        assert "license_id" not in keys_in(answer), name
+    for shown in (answers["license"], answers["listed"], answers["entitlement"]["license"]):
+        assert "id" not in shown
+    assert str(license_id) != key
+    problem(admin.get(f"/v1/licenses/{license_id}"), 404, "LICENSE_NOT_FOUND")

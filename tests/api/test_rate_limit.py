@@ -83,3 +83,32 @@ def test_the_count_can_live_in_redis_so_every_worker_shares_it(backend, tmp_path
     finally:
         for app in workers:
             dispose(app)
+
+
+def test_a_rate_limit_store_that_is_down_fails_open_and_readyz_names_it(
+    backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Validation goes on (unlimited) with a warning and a metric; /readyz stays 200."""
+    from prometheus_client import REGISTRY
+
+    def failures() -> float:
+        return REGISTRY.get_sample_value("licensing_rate_limit_store_failures_total") or 0.0
+
+    dead = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    uri = backend.app.config["SQLALCHEMY_DATABASE_URI"]
+    app = create_app(settings_for(uri, validate_rate_limit="2/minute", rate_limit_storage_url=dead))
+    try:
+        before = failures()
+        answers = [validate(app, f"K{n}", "10.8.0.1").status_code for n in range(4)]
+        assert answers == [200, 200, 200, 200]
+        assert failures() > before
+        assert "rate-limit store unreachable (ConnectionError)" in caplog.text
+        ready = app.test_client().get("/readyz")
+        assert ready.status_code == 200
+        assert ready.get_json() == {"status": "degraded", "degraded": ["rate_limit_store"]}
+    finally:
+        dispose(app)
+
+
+def test_readyz_is_ready_with_nothing_degraded(client) -> None:
+    assert client.get("/readyz").get_json() == {"status": "ready", "degraded": []}

@@ -105,6 +105,8 @@ def serve(url: str, rate_limit: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "VALIDATE_RATE_LIMIT": rate_limit}
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "-c",
+        "python:licensing.gunicorn_config",
         "--bind",
         f"127.0.0.1:{PORT}",
         "--workers",

@@ -128,9 +128,9 @@ def test_order_request_is_validated_per_field(
     partial = {"kind": "purchase", "customer_id": 1, "license_key": "X"}
     errors = problem(checkout.post("/v1/orders", json=partial), 422, "VALIDATION_FAILED")["errors"]
     assert errors == {
-        "edition": ["required for this kind of order"],
-        "domain": ["required for this kind of order"],
-        "license_key": ["not allowed for this kind of order"],
+        "edition": ["This field is required for this kind of order."],
+        "domain": ["This field is required for this kind of order."],
+        "license_key": ["This field is not allowed for this kind of order."],
     }
     missing = {
         "kind": "purchase",

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from licensing.adapters.models import Customer, License, StripeEvent
+from licensing.adapters.models import Customer, IdempotencyKey, License, Order, StripeEvent
 from licensing.extensions import db
 from tests.factories import Api, created, new_customer, ok, problem
 from tests.fakes import FakeGateway, intent, signed, stripe_event
@@ -70,6 +70,48 @@ def test_a_webhook_failing_midway_rolls_back_and_the_retry_applies_once(
         ok(client.post("/v1/stripe/webhook", data=body, headers=headers))["outcome"] == "duplicate"
     )
     assert count(app, License) == 1
+
+
+def test_an_order_whose_answer_cannot_be_stored_leaves_nothing_and_its_retry_runs_once(
+    app: Flask,
+    checkout: Api,
+    admin: Api,
+    gateway: FakeGateway,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The claim, the order and the stored answer commit together: losing the database at
+    the last write leaves no order and no stuck key, so the retry with the key runs again."""
+    from licensing.services import idempotency
+
+    customer = new_customer(admin)
+    body = {
+        "kind": "purchase",
+        "customer_id": customer["id"],
+        "edition": "pro",
+        "domain": "lost-answer.example.com",
+    }
+    headers = {"Idempotency-Key": "lost-answer"}
+    real = idempotency.record
+
+    def database_gone(**kwargs: Any) -> None:
+        raise sa.exc.OperationalError("UPDATE idempotency_keys", {}, ConnectionError("gone"))
+
+    monkeypatch.setattr(idempotency, "record", database_gone)
+    monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST", 0.2)  # a stuck key answers 409 sooner
+    failed = checkout.post("/v1/orders", json=body, headers=headers)
+    problem(failed, 503, "DATABASE_UNAVAILABLE")
+    assert "Traceback" not in failed.get_data(as_text=True)
+    assert (count(app, Order), count(app, IdempotencyKey)) == (0, 0)  # nothing half-written
+
+    monkeypatch.setattr(idempotency, "record", real)
+    order = created(checkout.post("/v1/orders", json=body, headers=headers))
+    again = checkout.post("/v1/orders", json=body, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == order["id"]
+    with app.app_context():
+        intents = db.session.execute(select(Order.payment_intent_id)).scalars().all()
+    assert intents == [order["payment"]["payment_intent_id"]]  # the intent of the lost attempt
+    assert len(gateway.intents) == 2  # was made under its own key and never shown to anyone
 
 
 CLUSTER = shutil.which("pg_ctlcluster")

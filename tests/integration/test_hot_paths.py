@@ -98,7 +98,7 @@ def test_each_hot_path_statement_can_use_an_index(
 
 def test_healthz_needs_no_database_and_readyz_reports_it(client, app: Flask) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").get_json() == {"status": "ready"}
+    assert client.get("/readyz").get_json() == {"status": "ready", "degraded": []}
 
 
 def test_readyz_is_503_problem_when_the_database_is_unreachable() -> None:

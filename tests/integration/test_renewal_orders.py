@@ -211,3 +211,32 @@ def test_d17_license_shows_the_newest_release_it_may_install(checkout: Api, admi
         "released_at": "2025-02-28T10:00:00Z",
     }
     assert datetime(2025, 2, 28, 10, tzinfo=UTC) == z(shown["updates_until"])
+
+
+def test_d13_a_quote_at_a_past_instant_uses_todays_list_price_and_the_order_locks_it(
+    client: FlaskClient, checkout: Api, admin: Api, gateway: FakeGateway
+) -> None:
+    """D13: `at` moves the clock, not the catalog: the same past `at` quoted before and after
+    a list price change gives the price of the moment it is asked, at either rate; the
+    renewal order snapshots that price (D2), whatever the catalog does next."""
+    license = a_license(admin)  # Pro, listed at 300.00 by default
+
+    def quote(at: str) -> tuple[str, int, int]:
+        answer = ok(checkout.get(f"/v1/licenses/{license['key']}/renewal-quote?at={at}"))
+        return answer["rate"], answer["price"]["amount"], answer["list_price"]["amount"]
+
+    assert quote("2025-03-01T00:00:00Z") == ("preferential", 6000, 30000)
+    admin.put("/v1/editions/pro", json={"price": {"amount": 45000, "currency": "USD"}})
+    assert quote("2025-03-01T00:00:00Z") == ("preferential", 9000, 45000)
+    assert quote("2025-04-01T00:00:00Z") == ("standard", 13500, 45000)
+    order = renew(checkout, license["key"], "2025-03-01T00:00:00Z")
+    assert (order["price"]["amount"], order["list_price"]["amount"]) == (9000, 45000)
+    admin.put("/v1/editions/pro", json={"price": {"amount": 50000, "currency": "USD"}})
+    pay(client, order, "2025-03-01T12:00:00Z")
+    paid = ok(checkout.get(f"/v1/orders/{order['id']}"))
+    assert (paid["status"], paid["price"]["amount"], paid["list_price"]["amount"]) == (
+        "paid",
+        9000,
+        45000,
+    )
+    assert quote("2026-03-01T00:00:00Z") == ("preferential", 10000, 50000)

@@ -242,3 +242,61 @@ def test_the_page_needs_a_valid_signed_link(app: Flask, client: FlaskClient, fin
     )
     problem(client.get("/reports/renewals?token=forged"), 404, "LINK_INVALID")
     assert datetime.fromisoformat(link["expires_at"]) > datetime.now(UTC)
+
+
+@time_machine.travel("2026-11-26T12:00:00Z", tick=False)
+def test_d18_a_term_renewed_after_the_window_counts_as_renewed_later_at_the_standard_rate(
+    client: FlaskClient, admin: Api, checkout: Api, finance: Api, gateway: FakeGateway
+) -> None:
+    """Four Pro terms end in 2025-03: one renewed in the grace month (preferential), two
+    renewed after their window closed (R18: standard, one of them a second after the close,
+    D14), one never renewed. The month is counted where the term ended, not where it was
+    renewed; the standard renewals are paid in April and May."""
+    customer = new_customer(admin)["id"]
+
+    def term_ending(day: str) -> str:
+        """A Pro license bought a year before, so its updates end on 2025-03-`day` (D14)."""
+        bought = f"2024-03-{day}T00:00:00Z"
+        return import_license(admin, customer_id=customer, purchased_at=bought)["key"]
+
+    in_window = renew(client, checkout, term_ending("05"), "2025-03-20T10:00:00Z")
+    later = renew(client, checkout, term_ending("10"), "2025-05-02T10:00:00Z")  # closed 04-10
+    just_after = renew(client, checkout, term_ending("31"), "2025-04-30T00:00:01Z")  # closed 04-30
+    term_ending("15")  # never renewed
+    assert [(o["rate"], o["price"]["amount"]) for o in (in_window, later, just_after)] == [
+        ("preferential", 6000),
+        ("standard", 9000),
+        ("standard", 9000),
+    ]
+    report = ok(finance.get("/v1/reports/renewals?from=2025-03&to=2025-05"))
+    assert report["renewal_rate"] == [
+        {
+            "month": "2025-03",
+            "due": 4,
+            "renewed_preferential": 1,
+            "renewed_standard": 2,
+            "not_renewed": 1,
+            "rate": "0.7500",
+        },
+        {
+            "month": "2025-04",
+            "due": 0,
+            "renewed_preferential": 0,
+            "renewed_standard": 0,
+            "not_renewed": 0,
+            "rate": None,
+        },
+        {
+            "month": "2025-05",
+            "due": 0,
+            "renewed_preferential": 0,
+            "renewed_standard": 0,
+            "not_renewed": 0,
+            "rate": None,
+        },
+    ]
+    assert [(r["month"], r["rate"], r["count"], r["net"]) for r in report["rows"]] == [
+        ("2025-03", "preferential", 1, usd(6000)),
+        ("2025-04", "standard", 1, usd(9000)),
+        ("2025-05", "standard", 1, usd(9000)),
+    ]

@@ -101,7 +101,7 @@ def test_d3_rejects_non_text(raw: object) -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (LONG_LABEL + ".com", "a label is longer than 63 characters"),
+        (LONG_LABEL + ".com", "label is longer than 63 characters"),
         (NAME_OF_254_OCTETS, "longer than 253 characters"),
         ("127.0.0.1", "IP address"),
         ("[::1]", "IP address"),
@@ -112,7 +112,7 @@ def test_d3_rejects_non_text(raw: object) -> None:
         ("a..b", "empty label"),
         ("-a.com", "hyphen"),
         ("", "required"),
-        ("http://", "without a host"),
+        ("http://", "has no host name"),
     ],
 )
 def test_d3_the_message_says_why(raw: str, reason: str) -> None:

@@ -296,7 +296,10 @@ def main() -> int:
         ],
         cwd=ROOT,
         env=env,
+        stderr=LOG.open("w"),
     )
+    # SIGTERM (or ^C) still stops gunicorn and the local Stripe and drops the schema.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     try:
         wait_for(stripe_port)
         wait_for(port, "/readyz")

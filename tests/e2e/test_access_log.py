@@ -170,3 +170,35 @@ def test_gunicorn_and_service_logs_hold_no_key_token_or_secret(served: Served) -
     service = [json.loads(line) for line in logs["stderr.log"].splitlines() if line.startswith("{")]
     assert len([e for e in service if e["logger"] == "licensing.access"]) == served.requests
     assert "Booting worker" in logs["error.log"]
+
+
+def _raw(served: Served, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send bytes gunicorn itself must refuse; the status line, headers and body it answers."""
+    import socket
+
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, value in (x.split(":", 1) for x in lines)}
+    return status, headers, body
+
+
+def test_gunicorns_own_refusals_are_problem_json_without_the_request_line(served: Served) -> None:
+    """Over-long request lines and header fields never reach Flask: gunicorn answers them, and
+    its HTML page (which echoed the request line) is replaced by a problem document."""
+    _, key = _license(served)
+    # Over the 4,094-byte limit, yet read whole by gunicorn (no reset before its answer).
+    long_line = f"GET /v1/licenses/{key}?{'x' * 5000} HTTP/1.1\r\nHost: a\r\n\r\n".encode()
+    many_headers = b"GET /healthz HTTP/1.1\r\nHost: a\r\n" + b"X-A: b\r\n" * 200 + b"\r\n"
+    for request, status in ((long_line, 400), (many_headers, 431)):
+        status_line, headers, body = _raw(served, request)
+        assert status_line.startswith(f"HTTP/1.1 {status} "), status_line
+        assert headers["content-type"] == "application/problem+json"
+        problem = json.loads(body)
+        assert problem["status"] == status and problem["code"] and problem["detail"]
+        assert key.encode() not in body and b"<html" not in body

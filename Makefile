@@ -10,7 +10,7 @@ STRIPE_WEBHOOK_SECRET ?= whsec_local
 RUN_DIR ?= instance
 export FLASK_APP := wsgi
 
-.PHONY: run test bench fuzz soak lint format clean
+.PHONY: run test bench fuzz soak openapi-snapshot lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,14 +53,23 @@ bench: $(VENV)/.installed
 	$(BIN)/python tests/benchmarks/bench_hot_paths.py
 	$(BIN)/python tests/benchmarks/bench_reports.py
 
-# Long fuzzing: many more generated requests per operation than the default suite's 15.
+# Long fuzzing with every schemathesis check (RELIABILITY.md): FUZZ_EXAMPLES generated requests
+# per operation (the suite's run: 5), FUZZ_SCENARIOS stateful walks of FUZZ_STEPS steps along
+# the document's links, on SQLite and on PostgreSQL when TEST_DATABASE_URL is set. It prints
+# the totals (requests, server errors, check failures) and fails under FUZZ_MIN_REQUESTS.
 fuzz: $(VENV)/.installed
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/fuzz
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_SCENARIOS=$${FUZZ_SCENARIOS:-250} \
+	  FUZZ_STEPS=$${FUZZ_STEPS:-25} FUZZ_MIN_REQUESTS=$${FUZZ_MIN_REQUESTS:-50000} \
+	  $(BIN)/pytest tests/fuzz
 
 # 30 minutes of steady mixed load on gunicorn over PostgreSQL: errors, p99 and worker RSS per
 # minute (SOAK_MINUTES, SOAK_RATE to change). Not part of make test.
 soak: $(VENV)/.installed
 	$(BIN)/python tests/benchmarks/soak.py
+
+# The contract's snapshot (tests/snapshots/openapi.json), rewritten on purpose after a change.
+openapi-snapshot: $(VENV)/.installed
+	UPDATE_OPENAPI_SNAPSHOT=1 $(BIN)/pytest -q tests/api/test_openapi_snapshot.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -6,11 +6,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from licensing import demo_data as demo
 from licensing.adapters.notice_sender import HttpNoticeSender
 from licensing.clock import utcnow
 from licensing.domain.errors import DomainError
 from licensing.services import api_keys as keys
-from licensing.services import demo_data as demo
 from licensing.services import idempotency, notices, orders
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")

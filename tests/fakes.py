@@ -1,4 +1,5 @@
-"""A payment gateway without Stripe, and Stripe-shaped events signed as Stripe signs them."""
+"""A payment gateway without Stripe; Stripe-shaped events signed as Stripe signs them (for
+tests through HTTP and the real adapter); and the adapter's typed events (for service tests)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,21 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from licensing.adapters.payments import PaymentIntentRef, StripeGateway, WebhookEvent
+from licensing.adapters.payments import (
+    ChargeRefunded,
+    DisputeClosed,
+    DisputeOpened,
+    PaymentAttemptFailed,
+    PaymentCancelled,
+    PaymentEvent,
+    PaymentIntentRef,
+    PaymentSucceeded,
+    StripeGateway,
+    WebhookEvent,
+)
 from licensing.domain.errors import UpstreamUnavailable
 
 WEBHOOK_SECRET = "whsec_local"  # the development default the test apps run with
@@ -160,3 +172,96 @@ def dispute(intent_id: str, *, charge_id: str, status: str) -> dict[str, Any]:
         "payment_intent": intent_id,
         "status": status,
     }
+
+
+# The service's typed events, as `StripeGateway.verify_event` hands them over.
+
+STRIPE_TYPES: dict[type[PaymentEvent], str] = {
+    PaymentSucceeded: "payment_intent.succeeded",
+    PaymentAttemptFailed: "payment_intent.payment_failed",
+    PaymentCancelled: "payment_intent.canceled",
+    ChargeRefunded: "charge.refunded",
+    DisputeOpened: "charge.dispute.created",
+    DisputeClosed: "charge.dispute.closed",
+}
+
+
+def delivered(payment: PaymentEvent, *, event_id: str | None = None) -> WebhookEvent:
+    """A verified event carrying `payment`, under a fresh event id unless one is given."""
+    return WebhookEvent(
+        id=event_id or f"evt_{next(_ids)}", type=STRIPE_TYPES[type(payment)], payment=payment
+    )
+
+
+def _at(at: datetime | None) -> datetime:
+    return at or datetime.now(UTC)
+
+
+def payment_succeeded(
+    intent_id: str,
+    *,
+    charge_id: str | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
+    at: datetime | None = None,
+    event_id: str | None = None,
+) -> WebhookEvent:
+    """Paid; without `amount` the payment is judged by the intent the service created."""
+    paid = PaymentSucceeded(
+        intent_id=intent_id,
+        charge_id=charge_id or f"ch_{next(_ids)}",
+        amount=amount,
+        currency=currency,
+        at=_at(at),
+    )
+    return delivered(paid, event_id=event_id)
+
+
+def payment_failed(
+    intent_id: str, *, reason: str = "Your card was declined.", at: datetime | None = None
+) -> WebhookEvent:
+    return delivered(PaymentAttemptFailed(intent_id=intent_id, reason=reason, at=_at(at)))
+
+
+def payment_cancelled(intent_id: str, *, at: datetime | None = None) -> WebhookEvent:
+    return delivered(PaymentCancelled(intent_id=intent_id, at=_at(at)))
+
+
+def charge_refunded(
+    intent_id: str,
+    *,
+    charge_id: str | None = None,
+    amount_refunded: int,
+    full: bool = True,
+    at: datetime | None = None,
+) -> WebhookEvent:
+    refund = ChargeRefunded(
+        intent_id=intent_id,
+        charge_id=charge_id,
+        amount_refunded=amount_refunded,
+        full=full,
+        at=_at(at),
+    )
+    return delivered(refund)
+
+
+def dispute_opened(
+    intent_id: str, *, charge_id: str | None = None, at: datetime | None = None
+) -> WebhookEvent:
+    opened = DisputeOpened(
+        intent_id=intent_id, charge_id=charge_id, dispute_id=f"dp_{next(_ids)}", at=_at(at)
+    )
+    return delivered(opened)
+
+
+def dispute_closed(
+    intent_id: str, *, won: bool, charge_id: str | None = None, at: datetime | None = None
+) -> WebhookEvent:
+    closed = DisputeClosed(
+        intent_id=intent_id,
+        charge_id=charge_id,
+        dispute_id=f"dp_{next(_ids)}",
+        won=won,
+        at=_at(at),
+    )
+    return delivered(closed)

@@ -275,33 +275,6 @@ class Order(db.Model):
             dispute=DisputeOutcome(self.dispute) if self.dispute else None,
         )
 
-    @property
-    def price(self) -> Money:
-        return Money(self.price_amount, self.currency)
-
-    @property
-    def list_price(self) -> Money | None:
-        """Shown for renewals, whose price is a percentage of it (D13)."""
-        if self.kind != OrderKind.RENEWAL.value:
-            return None
-        return Money(self.list_price_amount, self.currency)
-
-    @property
-    def license_key(self) -> str | None:
-        return self.license.key if self.license is not None else None
-
-    # Set by the API when the caller may see the client secret now (not a column): only the
-    # paying customer's checkout, and only while the order can be paid (Stripe's advice, D8).
-    secret_visible = False
-
-    @property
-    def payment(self) -> dict[str, str | None]:
-        return {
-            "provider": "stripe",
-            "payment_intent_id": self.payment_intent_id,
-            "client_secret": self.client_secret if self.secret_visible else None,
-        }
-
 
 class CustomerEvent(HistoryRow, db.Model):
     """A customer's history: bans set and lifted, with who did it (R13, D11)."""

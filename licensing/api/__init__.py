@@ -18,8 +18,10 @@ from licensing.api import (
     reports,
 )
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
+from licensing.api.fields import JSON_VALUE, text_without_nul
 from licensing.api.hygiene import init_hygiene
 from licensing.api.json_body import decode_json_body
+from licensing.api.links import OpenApiLinks
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit, count_client
 from licensing.settings import Settings
@@ -41,8 +43,10 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 class IdConverter(IntegerConverter):
     """A resource id in a path: 1 to the largest BIGINT, so no lookup can overflow."""
 
+    MAX = 2**63 - 1
+
     def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(map, min=1, max=2**63 - 1)
+        super().__init__(map, min=1, max=self.MAX)
 
 
 class LicenseKeyConverter(BaseConverter):
@@ -69,10 +73,14 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
         app.extensions["validate_rate_limit"] = ValidateRateLimit(
             settings.validate_rate_limit, settings.rate_limit_storage_url
         )
-    api = ProblemApi(app)
-    api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1})
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [OpenApiLinks()]})
+    api.register_converter(
+        IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": IdConverter.MAX}
+    )
     api.register_converter(LicenseKeyConverter, lambda _: dict(LicenseKeyConverter.openapi))
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
+    api.ma_plugin.converter.add_attribute_function(text_without_nul)
+    api.spec.components.schema("JsonValue", JSON_VALUE)
     init_hygiene(app, production=settings.is_production)
     # Authentication and scopes first, then the client's rate-limit hit, then the body's
     # type and its decoding, then (in the view) its fields.

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from licensing.api.auth import current_principal, requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import HistoryEventSchema, Id, Instant, OmitNoneSchema, Text
+from licensing.api.fields import HistoryEventSchema, Id, Instant, OmitNoneSchema, Text, http_url
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
@@ -41,9 +41,7 @@ class PartnerSchema(OmitNoneSchema):
     id = Id(dump_only=True)
     name = Text(required=True, max_length=200)
     support_email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
-    support_url = ma.fields.Url(
-        load_default=None, schemes={"http", "https"}, validate=ma.validate.Length(max=2000)
-    )
+    support_url = http_url(load_default=None)
 
 
 @blp.route("/customers")

@@ -10,9 +10,12 @@ from flask.views import MethodView
 from licensing.api.auth import requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.fields import (
+    EDITION_CODES,
+    VERSION_PATTERN,
     Instant,
     MoneySchema,
     PageArgsSchema,
+    Pattern,
     StrictInteger,
     Text,
     page_schema,
@@ -26,8 +29,8 @@ from licensing.services import catalog
 blp = Blueprint("catalog", __name__, url_prefix="/v1", description="Editions and releases")
 
 ANY_CALLER = (CHECKOUT, HELPDESK, FINANCE, ANY_PARTNER)
-VERSION = ma.validate.Regexp(
-    r"^[0-9]+(\.[0-9]+){0,3}([-+][0-9A-Za-z.-]{1,20})?$",
+VERSION = Pattern(
+    VERSION_PATTERN,
     error="A version must look like 5.2 or 5.2.1, optionally with a suffix such as -rc1.",
 )
 
@@ -41,6 +44,11 @@ class EditionSchema(ma.Schema):
     )
 
 
+# The most Stripe charges in one payment in USD ($999,999.99); it also fits the database's
+# INTEGER amount columns (PostgreSQL refused more than 2**31 - 1 with a 422 before).
+MAXIMUM_LIST_PRICE = 99_999_999
+
+
 class ListPriceSchema(MoneySchema):
     """A list price that every payment derived from it can reach Stripe with (R18, D1)."""
 
@@ -48,7 +56,7 @@ class ListPriceSchema(MoneySchema):
         required=True,
         validate=ma.validate.Range(
             min=MINIMUM_LIST_PRICE,
-            max=10**12,
+            max=MAXIMUM_LIST_PRICE,
             error="must be from {min} to {max} minor units ($2.50 is the least a 20% renewal "
             "of it can be charged)",
         ),
@@ -62,11 +70,24 @@ class EditionUpdateSchema(ma.Schema):
 
 class ReleaseSchema(ma.Schema):
     version = ma.fields.String(required=True, validate=[ma.validate.Length(max=32), VERSION])
+    released_at = Instant(request=True, required=True)
+
+
+class ReleaseAnswerSchema(ReleaseSchema):
+    """A release as answered: `released_at` in UTC (2999-12-31T23:00:00-05:00 reads 3000-01-01)."""
+
     released_at = Instant(required=True)
 
 
+EDITION_CODE = {
+    "in": "path",
+    "name": "code",
+    "required": True,
+    "schema": {"type": "string", "enum": list(EDITION_CODES)},
+    "description": "an edition of GET /v1/editions (another code: 404)",
+}
 EditionListSchema = page_schema(EditionSchema, "EditionList")
-ReleaseListSchema = page_schema(ReleaseSchema, "ReleaseList")
+ReleaseListSchema = page_schema(ReleaseAnswerSchema, "ReleaseList")
 
 
 @blp.route("/editions")
@@ -82,6 +103,7 @@ class Editions(MethodView):
 class EditionByCode(MethodView):
     @requires(ADMIN)
     @blp.arguments(EditionUpdateSchema)
+    @blp.doc(parameters=[EDITION_CODE])
     @blp.response(200, EditionSchema)
     def put(self, body: dict[str, Any], code: str) -> Any:
         """Change an edition's list price (D2: existing orders keep theirs)."""
@@ -101,7 +123,7 @@ class Releases(MethodView):
     @requires(ADMIN)
     @idempotent
     @blp.arguments(ReleaseSchema)
-    @blp.response(201, ReleaseSchema)
+    @blp.response(201, ReleaseAnswerSchema)
     def post(self, body: dict[str, Any]) -> Any:
         """Publish a release."""
         return catalog.create_release(**body, now=utcnow())

@@ -5,44 +5,71 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 
-from licensing.adapters.payments import PaymentGateway
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import HistoryEventSchema, Id, Instant, MoneySchema, OmitNoneSchema
+from licensing.api.dependencies import payment_gateway
+from licensing.api.fields import (
+    JSON_REF,
+    LICENSE_KEY,
+    NO_NUL,
+    Domain,
+    EditionCode,
+    HistoryEventSchema,
+    Id,
+    Instant,
+    MoneySchema,
+    OmitNoneSchema,
+    body_one_of,
+)
 from licensing.api.idempotency import Withheld, idempotent
-from licensing.api.licenses import DOMAIN, EDITIONS, KEY
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
-from licensing.domain.orders import OrderKind, OrderStatus, can_be_paid
-from licensing.services import orders, payment_events, renewals
+from licensing.domain.orders import OrderKind, OrderStatus
+from licensing.services import order_kinds, payment_events
+from licensing.services.orders import OrderView
 
 blp = Blueprint("checkout", __name__, url_prefix="/v1", description="Orders and payments")
 
 
-def payment_gateway() -> PaymentGateway:
-    gateway: PaymentGateway = current_app.extensions["payments"]
-    return gateway
+class PurchaseOrderSchema(ma.Schema):
+    """A new license: for an existing customer, an edition, and the site's domain (D3)."""
+
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf([OrderKind.PURCHASE]))
+    customer_id = Id(
+        required=True,
+        metadata={"description": "an existing customer (else 422 CUSTOMER_NOT_FOUND)"},
+    )
+    edition = EditionCode(required=True)
+    domain = Domain(required=True)
 
 
+class RenewalOrderSchema(ma.Schema):
+    """Another year of updates for a live license, at the rate and price quoted now (D8)."""
+
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf([OrderKind.RENEWAL]))
+    license_key = ma.fields.String(required=True, validate=LICENSE_KEY)
+
+
+# Each kind's own body: the document gives the request as exactly one of them.
+ORDER_KINDS = {OrderKind.PURCHASE: PurchaseOrderSchema, OrderKind.RENEWAL: RenewalOrderSchema}
 ORDER_FIELDS = {
-    OrderKind.PURCHASE: {"customer_id", "edition", "domain"},
-    OrderKind.RENEWAL: {"license_key"},
+    kind: set(schema._declared_fields) - {"kind"} for kind, schema in ORDER_KINDS.items()
 }
 
 
 class OrderRequestSchema(ma.Schema):
-    """Purchase: customer_id, edition, domain. Renewal: license_key (of a live license)."""
+    """Purchase: customer_id, edition, domain. Renewal: license_key (of a live license).
 
-    kind = ma.fields.String(
-        required=True, validate=ma.validate.OneOf([OrderKind.PURCHASE, OrderKind.RENEWAL])
-    )
+    Reads any kind's fields, then names what its kind requires or does not allow."""
+
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(list(ORDER_KINDS)))
     customer_id = Id()
-    edition = ma.fields.String(validate=EDITIONS)
-    domain = ma.fields.String(validate=DOMAIN)
-    license_key = ma.fields.String(validate=KEY)
+    edition = EditionCode()
+    domain = Domain()
+    license_key = ma.fields.String(validate=LICENSE_KEY)
 
     @ma.validates_schema
     def _fields_of_its_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -80,7 +107,12 @@ class OrderSchema(OmitNoneSchema):
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(list(OrderKind)))
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(list(OrderStatus)))
     customer_id = Id(required=True)
-    edition = ma.fields.String(attribute="edition_code", required=True)
+    edition = ma.fields.String(
+        attribute="edition_code",
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for an order of kind `work` (a quote's paid work)"},
+    )
     domain = ma.fields.String()
     license_key = ma.fields.String()
     price = ma.fields.Nested(MoneySchema, required=True)
@@ -101,10 +133,57 @@ class WebhookAckSchema(ma.Schema):
     outcome = ma.fields.String(required=True)
 
 
+# A Stripe event as far as the service reads one, written out as JSON Schema: it is only
+# documented (the view checks the signature over the raw bytes before it reads anything, and
+# an unsigned body is 400); anything else Stripe sends is any JSON text without U+0000.
+OTHER_MEMBERS = {"propertyNames": {"pattern": NO_NUL}, "additionalProperties": {"$ref": JSON_REF}}
+STRIPE_EVENT = {
+    "type": "object",
+    "required": ["id", "type", "created", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^evt_[A-Za-z0-9_]+$", "maxLength": 255},
+        "type": {
+            "type": "string",
+            "pattern": "^[a-z_]+(\\.[a-z_]+)+$",
+            "maxLength": 100,
+            "description": "payment_intent.succeeded, charge.refunded, ...; others are ignored",
+        },
+        "created": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 32503679999,
+            "description": "Unix time, before 3000",
+        },
+        "data": {
+            "type": "object",
+            "required": ["object"],
+            "properties": {
+                "object": {
+                    "type": "object",
+                    "description": "the PaymentIntent, charge or dispute",
+                    **OTHER_MEMBERS,
+                }
+            },
+            **OTHER_MEMBERS,
+        },
+    },
+    **OTHER_MEMBERS,
+}
+
+STRIPE_SIGNATURE = {
+    "in": "header",
+    "name": "Stripe-Signature",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^t=[0-9]+(,v[0-9]+=[0-9a-f]+)+$"},
+    "description": '`t=<Unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint '
+    "secret>`, within 5 minutes of now; missing, stale or not matching the body: 400",
+}
+
+
 # A stored answer never holds the client secret: a replay shows it as GET would, now.
 CLIENT_SECRET = Withheld(
     ("payment", "client_secret"),
-    current=lambda order: _shown(order["id"]).payment["client_secret"],
+    current=lambda order: _shown(order["id"]).payment.client_secret,
 )
 
 
@@ -113,19 +192,15 @@ class Orders(MethodView):
     @requires(CHECKOUT)
     @idempotent(withheld=CLIENT_SECRET)
     @blp.arguments(OrderRequestSchema)
+    @blp.doc(**body_one_of(*ORDER_KINDS.values()))
     @blp.response(201, OrderSchema)
     def post(self, body: dict[str, Any]) -> Any:
         """Create an order and its Stripe PaymentIntent; pay it with `payment.client_secret`.
 
         A renewal's rate and price are locked now for the order's 24 hours (D8)."""
         kind = OrderKind(body.pop("kind"))
-        create = (
-            orders.create_purchase_order
-            if kind is OrderKind.PURCHASE
-            else renewals.create_renewal_order
-        )
-        order = create(
-            **body, gateway=payment_gateway(), actor=current_principal().actor, now=utcnow()
+        order = order_kinds.create_order(
+            kind, **body, gateway=payment_gateway(), actor=current_principal().actor, now=utcnow()
         )
         return _shown(order.id)
 
@@ -142,18 +217,21 @@ class OrderById(MethodView):
         return _shown(order_id)
 
 
-def _shown(order_id: int) -> Any:
-    order = orders.get_order(order_id)
+def _shown(order_id: int) -> OrderView:
     paying = bool(current_principal().scopes & {CHECKOUT, ADMIN})
-    order.secret_visible = paying and can_be_paid(
-        OrderStatus(order.status), order.expires_at, utcnow()
-    )
-    return order
+    return order_kinds.show_order(order_id, paying=paying, now=utcnow())
 
 
 @blp.route("/stripe/webhook")
 class StripeWebhook(MethodView):
     @public
+    @blp.doc(
+        parameters=[STRIPE_SIGNATURE],
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": STRIPE_EVENT}},
+        },
+    )
     @blp.response(200, WebhookAckSchema)
     def post(self) -> dict[str, Any]:
         """Stripe's events, verified by `Stripe-Signature`; 2xx only once their effects commit."""

@@ -161,7 +161,36 @@ class SignedLinkSchema(ma.Schema):
 # The characters Python's str.strip() removes (str.isspace), which ECMA-262's \s does not
 # quite match: text must have one character outside them.
 WHITE_SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NOT_BLANK = f"[^{WHITE_SPACE}]"
+# Text never holds U+0000 (licensing/api/json_body.py refuses it: PostgreSQL cannot store it).
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = f"^[^\\u0000]*[^\\u0000{WHITE_SPACE}][^\\u0000]*$"
+
+
+# Any JSON value whose text holds no U+0000 (a component of the document, by this name).
+JSON_REF = "#/components/schemas/JsonValue"
+JSON_VALUE = {
+    "description": "any JSON value; no text in it holds U+0000",
+    "anyOf": [
+        {"type": ["null", "boolean"]},
+        {"type": "number", "minimum": -(10**39), "maximum": 10**39},  # json_body: 40 characters
+        {"type": "string", "pattern": NO_NUL},
+        {"type": "array", "items": {"$ref": JSON_REF}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {"$ref": JSON_REF},
+        },
+    ],
+}
+
+
+def text_without_nul(self: Any, field: ma.fields.Field, ret: dict[str, Any], **kwargs: Any) -> dict:
+    """apispec: a string the document leaves otherwise open is still text without U+0000."""
+    types = ret.get("type") or []
+    string = "string" in (types if isinstance(types, list) else [types])
+    if string and not {"pattern", "enum", "format"} & ret.keys():
+        return {"pattern": NO_NUL}
+    return {}
 
 
 class Text(ma.fields.String):
@@ -226,3 +255,49 @@ class EditionCode(ma.fields.String):
         kwargs.setdefault("validate", ma.validate.Length(min=1, max=16))
         metadata = {"enum": list(EDITION_CODES)}
         super().__init__(metadata={**metadata, **kwargs.pop("metadata", {})}, **kwargs)
+
+
+# A license key as a caller sends it: any text, looked up as it is (NOT_FOUND when no
+# license has it), bounded so that no lookup reads a megabyte.
+LICENSE_KEY = ma.validate.Length(min=1, max=100)
+
+# A published release's version (R10): 5.2 or 5.2.1, optionally with a suffix such as -rc1.
+VERSION_PATTERN = r"^[0-9]+(\.[0-9]+){0,3}([-+][0-9A-Za-z.-]{1,20})?$"
+
+
+def body_one_of(*schemas: type[ma.Schema]) -> dict[str, Any]:
+    """`blp.doc` for a JSON body documented as exactly one of these schemas (by a field each
+    fixes, such as an order's `kind`); the view's own schema reads it and names what is
+    missing or not allowed."""
+    return {"requestBody": {"content": {"application/json": {"schema": {"oneOf": list(schemas)}}}}}
+
+
+# An http(s) URL as the document gives it: a host name with a letter TLD (or, `local=True`,
+# also one label or an IPv4 address), an optional port, an optional path, query or fragment
+# without spaces. marshmallow's URL validator is the rule; it takes a little more (a user
+# and password, IPv6, letters beyond ASCII) and refuses anything else with 422.
+_URL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_URL_REST = r"(?::[0-9]{1,5})?(?:/|[/?#][!-~]+)?$"
+URL_PATTERN = rf"^https?://(?:{_URL_LABEL}\.)+[A-Za-z]{{2,6}}{_URL_REST}"
+LOCAL_URL_PATTERN = (
+    rf"^https?://(?:(?:{_URL_LABEL}\.)+[A-Za-z]{{2,6}}|{_URL_LABEL}"
+    rf"|[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3}}){_URL_REST}"
+)
+
+
+def http_url(*, local: bool = False, **kwargs: Any) -> ma.fields.Url:
+    """An http or https URL of at most 2,000 characters; `local` allows one-label hosts and
+    IPv4 addresses (a subscriber on the same network)."""
+    metadata = {
+        "format": "uri",
+        "pattern": LOCAL_URL_PATTERN if local else URL_PATTERN,
+        "description": "an http(s) URL",
+        **kwargs.pop("metadata", {}),
+    }
+    return ma.fields.Url(
+        schemes={"http", "https"},
+        require_tld=not local,
+        validate=ma.validate.Length(max=2000),
+        metadata=metadata,
+        **kwargs,
+    )

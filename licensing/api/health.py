@@ -7,11 +7,10 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from sqlalchemy import text
 
 from licensing.api.auth import public
 from licensing.api.blueprint import Blueprint
-from licensing.extensions import db
+from licensing.services.health import check_database
 
 blp = Blueprint("health", __name__, description="Health probes")
 
@@ -47,7 +46,7 @@ class Readiness(MethodView):
     def get(self) -> dict[str, Any]:
         """The database answers (503 problem+json when it does not); `degraded` names what
         is down without stopping the service."""
-        db.session.execute(text("SELECT 1"))
+        check_database()
         limit = current_app.extensions.get("validate_rate_limit")
         degraded = [] if limit is None or limit.check_store() else ["rate_limit_store"]
         return {"status": "degraded" if degraded else "ready", "degraded": degraded}

@@ -10,7 +10,16 @@ from flask.views import MethodView
 
 from licensing.api.auth import current_principal, requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import Id, Instant, MoneySchema, OmitNoneSchema, QueryId, page_schema
+from licensing.api.fields import (
+    VERSION_PATTERN,
+    Domain,
+    Id,
+    Instant,
+    MoneySchema,
+    OmitNoneSchema,
+    QueryId,
+    page_schema,
+)
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import HELPDESK
@@ -27,10 +36,21 @@ blp = Blueprint("helpdesk", __name__, url_prefix="/v1", description="Helpdesk")
 class EntitlementArgsSchema(ma.Schema):
     customer_id = QueryId(required=True)
     department = ma.fields.String(required=True, validate=ma.validate.OneOf(list(Department)))
-    quote_id = QueryId(metadata={"description": "department=warranty: the paid work's quote"})
-    domain = ma.fields.String(validate=ma.validate.Length(min=1, max=2000))
-    version = ma.fields.String(validate=ma.validate.Length(min=1, max=32))
-    at = Instant(metadata={"description": "answer as of this instant (bans as they stood)"})
+    quote_id = QueryId(
+        metadata={"description": "department=warranty: the paid work's quote (required there)"}
+    )
+    domain = Domain()
+    version = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={
+            "pattern": VERSION_PATTERN,
+            "description": "a published release (else 422 VERSION_UNKNOWN)",
+        },
+    )
+    at = Instant(
+        request=True,
+        metadata={"description": "answer as of this instant (bans as they stood)"},
+    )
 
 
 class EntitlementLicenseSchema(ma.Schema):
@@ -100,12 +120,23 @@ class BanSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=ma.validate.OneOf(list(BanReason)))
     note = ma.fields.String(required=True, validate=ma.validate.Length(max=2000))
     starts_at = Instant(dump_only=True)
-    ends_at = Instant(load_default=None, allow_none=True)
+    ends_at = Instant(
+        request=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "later than now (the ban starts now); null: until lifted"},
+    )
     lifted_at = Instant(dump_only=True, allow_none=True)
     set_by = ma.fields.String(dump_only=True)
 
 
-BanListSchema = page_schema(BanSchema, "BanList")
+class BanAnswerSchema(BanSchema):
+    """A ban as answered: `ends_at` in UTC (2999-12-31T23:00:00-05:00 reads 3000-01-01)."""
+
+    ends_at = Instant(allow_none=True)
+
+
+BanListSchema = page_schema(BanAnswerSchema, "BanList")
 
 
 @blp.route("/entitlements")
@@ -189,7 +220,7 @@ class Bans(MethodView):
     @requires(HELPDESK)
     @idempotent
     @blp.arguments(BanSchema)
-    @blp.response(201, BanSchema)
+    @blp.response(201, BanAnswerSchema)
     def post(self, body: dict[str, Any]) -> Any:
         """Ban a customer from the desk from now, until `ends_at` or until lifted (R13, D11)."""
         return bans.set_ban(**body, actor=current_principal().actor, now=utcnow())
@@ -198,7 +229,7 @@ class Bans(MethodView):
 @blp.route("/bans/<id:ban_id>/lift")
 class BanLift(MethodView):
     @requires(HELPDESK)
-    @blp.response(200, BanSchema)
+    @blp.response(200, BanAnswerSchema)
     def post(self, ban_id: int) -> Any:
         """Lift a ban: it stops applying at this instant and stays on record (D11)."""
         return bans.lift_ban(ban_id, actor=current_principal().actor, now=utcnow())

@@ -28,7 +28,7 @@ _DOC = {
             "in": "header",
             "name": HEADER,
             "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "schema": {"type": "string", "pattern": f"^{_KEY.pattern}$"},
             "description": "Retrying with the same key and body returns the first answer.",
         }
     ]

@@ -56,6 +56,11 @@ def _readable(text: str) -> bool:
     return True
 
 
+# U+0000 is not text either: PostgreSQL cannot store it, SQLite would; refused on both.
+NUL = "\x00"
+NUL_MESSAGE = "Contains a NUL character (\\u0000), which is not text."
+
+
 def _unreadable(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """Each field holding a value no field can take, by its dotted path (`lines.0.hours`)."""
     if isinstance(value, _OutOfRange):
@@ -64,10 +69,15 @@ def _unreadable(value: Any, path: str) -> Iterator[tuple[str, str]]:
         yield path, "Is NaN or Infinity, which are not JSON numbers."
     elif isinstance(value, str) and not _readable(value):
         yield path, "Contains a lone surrogate (\\ud800-\\udfff), which is not text."
+    elif isinstance(value, str) and NUL in value:
+        yield path, NUL_MESSAGE
     elif isinstance(value, dict):
         for name, item in value.items():
             if not _readable(name):
                 yield path or "_body", "Has a field name that contains a lone surrogate."
+                continue
+            if NUL in name:
+                yield path or "_body", "Has a field name that contains a NUL character."
                 continue
             yield from _unreadable(item, f"{path}.{name}" if path else name)
     elif isinstance(value, list):
@@ -114,7 +124,10 @@ def json_body() -> Any:
 
 
 def decode_json_body() -> None:
-    """A before-request hook: an unreadable body is refused before any view runs."""
+    """A before-request hook: an unreadable body (or query) is refused before any view runs."""
+    nul = sorted({name for name, value in request.args.items(multi=True) if NUL in value})
+    if nul:
+        raise Invalid(NUL_MESSAGE, errors={name: [NUL_MESSAGE] for name in nul})
     if request.is_json and request.blueprint != "api-docs":
         json_body()
 

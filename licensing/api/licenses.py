@@ -10,12 +10,17 @@ from flask.views import MethodView
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.fields import (
+    LICENSE_KEY,
+    VERSION_PATTERN,
+    Domain,
+    EditionCode,
     HistoryEventSchema,
     Id,
     Instant,
     MoneySchema,
     OmitNoneSchema,
     PageArgsSchema,
+    body_one_of,
     page_schema,
 )
 from licensing.api.idempotency import idempotent
@@ -31,11 +36,6 @@ from licensing.services.licenses import NewLicense
 blp = Blueprint("licenses", __name__, url_prefix="/v1", description="Licenses")
 
 READERS = (CHECKOUT, HELPDESK, FINANCE, ANY_PARTNER)
-# Which editions exist is the catalog's (database) business; the services answer
-# 422 EDITION_NOT_FOUND naming the field for a code it does not know.
-EDITIONS = ma.validate.Length(min=1, max=16)
-DOMAIN = ma.validate.Length(min=1, max=2000)
-KEY = ma.validate.Length(min=1, max=100)
 
 
 class LicenseSummarySchema(ma.Schema):
@@ -68,7 +68,9 @@ class LicenseSchema(LicenseSummarySchema):
 
 
 class QuoteArgsSchema(ma.Schema):
-    at = Instant(load_default=None, metadata={"description": "answer as of this instant"})
+    at = Instant(
+        request=True, load_default=None, metadata={"description": "answer as of this instant"}
+    )
 
 
 class RenewalQuoteSchema(ma.Schema):
@@ -85,26 +87,67 @@ LicenseListSchema = page_schema(LicenseSummarySchema, "LicenseList")
 
 
 class PartnerSaleSchema(ma.Schema):
-    customer_id = Id(required=True)
-    edition = ma.fields.String(required=True, validate=EDITIONS)
-    domain = ma.fields.String(required=True, validate=DOMAIN)
+    customer_id = Id(
+        required=True,
+        metadata={"description": "an existing customer (else 422 CUSTOMER_NOT_FOUND)"},
+    )
+    edition = EditionCode(required=True)
+    domain = Domain(required=True)
 
 
 class ImportSchema(PartnerSaleSchema):
-    purchased_at = Instant(required=True)
-    updates_until = Instant(load_default=None)
+    """Documented as one of its two channels (`ImportDirect`, `ImportPartner`)."""
+
+    purchased_at = Instant(
+        request=True, required=True, metadata={"description": "not in the future"}
+    )
+    updates_until = Instant(
+        request=True,
+        load_default=None,
+        metadata={"description": "not before purchased_at; default: a year after it"},
+    )
     channel = ma.fields.Enum(Channel, by_value=True, required=True)
-    partner_id = Id(load_default=None)
+    partner_id = Id(
+        load_default=None,
+        metadata={
+            "description": "channel partner: an existing partner (else 422 PARTNER_NOT_FOUND)"
+        },
+    )
+
+
+class ImportDirectSchema(ImportSchema):
+    """A license sold directly: no partner."""
+
+    channel = ma.fields.String(required=True, validate=ma.validate.OneOf([Channel.DIRECT.value]))
+    partner_id = ma.fields.Constant(None, metadata={"enum": [None]})
+
+
+class ImportPartnerSchema(ImportSchema):
+    """A license a partner sold: its partner."""
+
+    channel = ma.fields.String(required=True, validate=ma.validate.OneOf([Channel.PARTNER.value]))
+    partner_id = Id(required=True)
 
 
 class DomainSchema(ma.Schema):
-    domain = ma.fields.String(required=True, validate=DOMAIN)
+    domain = Domain(required=True)
 
 
 class ValidateSchema(ma.Schema):
-    key = ma.fields.String(required=True, validate=KEY)
-    domain = ma.fields.String(required=True, validate=DOMAIN)
-    version = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=32))
+    key = ma.fields.String(
+        required=True,
+        validate=LICENSE_KEY,
+        metadata={"description": "any text; a key that matches no license is NOT_FOUND"},
+    )
+    domain = Domain(required=True)
+    version = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={
+            "pattern": VERSION_PATTERN,
+            "description": "a published release (else 422 VERSION_UNKNOWN), for update_allowed",
+        },
+    )
 
 
 class ValidationSchema(OmitNoneSchema):
@@ -185,6 +228,7 @@ class LicenseImport(MethodView):
     @requires(ADMIN)
     @idempotent
     @blp.arguments(ImportSchema)
+    @blp.doc(**body_one_of(ImportDirectSchema, ImportPartnerSchema))
     @blp.response(201, LicenseSchema)
     def post(self, body: dict[str, Any]) -> Any:
         """Bring in a license sold before this service existed, with its real dates."""

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from licensing.api.auth import requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import Id, Instant, page_schema
+from licensing.api.fields import Id, Instant, http_url, page_schema
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN
@@ -20,12 +20,7 @@ blp = Blueprint("notices", __name__, url_prefix="/v1", description="Notices to s
 
 class SubscriberSchema(ma.Schema):
     id = Id(dump_only=True)
-    url = ma.fields.Url(
-        required=True,
-        schemes={"http", "https"},
-        require_tld=False,
-        validate=ma.validate.Length(max=2000),
-    )
+    url = http_url(local=True, required=True)
     secret = ma.fields.String(
         required=True,
         load_only=True,

@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
-from flask import current_app, render_template, request
+from flask import current_app, render_template
 from flask.views import MethodView
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.checkout import payment_gateway
+from licensing.api.dependencies import payment_gateway
 from licensing.api.fields import (
     HistoryEventSchema,
     Id,
@@ -26,11 +24,12 @@ from licensing.api.fields import (
     page_schema,
 )
 from licensing.api.idempotency import idempotent
+from licensing.api.signed_links import QUOTE_PAGE
 from licensing.clock import utcnow
 from licensing.domain.access import CHECKOUT, HELPDESK
-from licensing.domain.errors import NotFound
 from licensing.domain.money import format_decimal
 from licensing.domain.quotes import (
+    MAX_LINE_HOURS,
     MAX_LINES,
     SERVICE_CODES,
     SERVICES_OUTSIDE_SUPPORT,
@@ -45,8 +44,6 @@ from licensing.services.quotes import NewLine
 
 blp = Blueprint("paid_work", __name__, url_prefix="/v1", description="Paid work and quotes")
 pages = FlaskBlueprint("pages", __name__)
-
-LINK_LIFETIME = timedelta(days=30)
 
 
 class QuarterHours(ma.fields.Number):
@@ -71,7 +68,15 @@ class LineSchema(OmitNoneSchema):
         metadata={"description": "R15: a code of GET /v1/paid-work/services"},
     )
     description = Text(required=True, max_length=2000)
-    hours = QuarterHours(required=True, metadata={"description": "quarter-hour steps"})
+    hours = QuarterHours(
+        required=True,
+        metadata={
+            "description": f"positive, in quarter-hour steps, at most {MAX_LINE_HOURS} (D12)",
+            "exclusiveMinimum": 0,
+            "maximum": MAX_LINE_HOURS,
+            "multipleOf": 0.25,
+        },
+    )
 
 
 class LinesSchema(ma.Schema):
@@ -124,8 +129,12 @@ class QuoteSchema(OmitNoneSchema):
 
 class CompleteSchema(ma.Schema):
     moved_to_hosting_at = Instant(
+        request=True,
         load_default=None,
-        metadata={"description": "R16: warranty runs from the move to the official hosting"},
+        metadata={
+            "description": "R16: warranty runs from the move to the official hosting; not in "
+            "the future"
+        },
     )
 
 
@@ -263,25 +272,14 @@ class QuoteLink(MethodView):
     def post(self, quote_id: int) -> dict[str, Any]:
         """A link to the quote's printable page for the customer, signed, valid 30 days."""
         quotes.get_quote(quote_id)
-        expires = utcnow() + LINK_LIFETIME
-        token = _signer().dumps({"quote": quote_id, "exp": int(expires.timestamp())})
-        return {"url": f"{request.host_url}quotes/{quote_id}?token={token}", "expires_at": expires}
-
-
-def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="quote-page")
+        return QUOTE_PAGE.issue(f"quotes/{quote_id}", {"quote": quote_id})
 
 
 @pages.route("/quotes/<id:quote_id>")
 @public
 def quote_page(quote_id: int) -> Any:
     """The quote for the customer, printable; only with a valid, unexpired signed token."""
-    try:
-        claims = _signer().loads(request.args.get("token", ""))
-    except BadSignature:
-        raise NotFound("This link is not valid.", code="LINK_INVALID") from None
-    if claims.get("quote") != quote_id or utcnow().timestamp() > claims.get("exp", 0):
-        raise NotFound("This link is not valid or has expired.", code="LINK_INVALID")
+    QUOTE_PAGE.claims(quote=quote_id)
     quote = _shown(quote_id)
     return render_template(
         "quote.html",

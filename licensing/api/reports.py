@@ -6,21 +6,19 @@ import csv
 import io
 import math
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
-from flask import Response, current_app, render_template, request, stream_with_context
+from flask import Response, render_template, request, stream_with_context
 from flask.views import MethodView
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from licensing.api.auth import public, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.fields import Instant, MoneySchema, SignedLinkSchema
+from licensing.api.signed_links import RENEWALS_REPORT_PAGE
 from licensing.clock import utcnow
 from licensing.domain.access import FINANCE
-from licensing.domain.errors import NotFound
 from licensing.domain.money import Money, format_decimal
 from licensing.domain.reports import FIRST_MONTH, LAST_MONTH, MONTH_PATTERN
 from licensing.domain.reports import period as parse_period
@@ -31,7 +29,6 @@ blp = Blueprint("reports", __name__, url_prefix="/v1", description="Finance repo
 pages = FlaskBlueprint("report_pages", __name__)
 
 CSV = "text/csv"
-LINK_LIFETIME = timedelta(days=7)
 CSV_COLUMNS = ("month", "edition", "rate", "count", "revenue", "refunded", "net", "currency")
 
 
@@ -49,7 +46,7 @@ class ReportArgsSchema(ma.Schema):
     from_ = ma.fields.String(required=True, data_key="from", metadata=_month("the first month"))
     to = ma.fields.String(required=True, metadata=_month("the last month, included"))
     edition = ma.fields.String(validate=ma.validate.Length(min=1, max=16))
-    at = Instant(metadata={"description": "'now' for the months ahead (forecasts)"})
+    at = Instant(request=True, metadata={"description": "'now' for the months ahead (forecasts)"})
 
 
 class PeriodSchema(ma.Schema):
@@ -183,31 +180,15 @@ class RenewalsReportLink(MethodView):
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """A signed link (7 days) to the report's page, for people and printers."""
         parse_period(args["from_"], args["to"])
-        expires = utcnow() + LINK_LIFETIME
-        claims = {
-            "from": args["from_"],
-            "to": args["to"],
-            "edition": args.get("edition"),
-            "exp": int(expires.timestamp()),
-        }
-        token = _signer().dumps(claims)
-        return {"url": f"{request.host_url}reports/renewals?token={token}", "expires_at": expires}
-
-
-def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="renewals-report")
+        claims = {"from": args["from_"], "to": args["to"], "edition": args.get("edition")}
+        return RENEWALS_REPORT_PAGE.issue("reports/renewals", claims)
 
 
 @pages.route("/reports/renewals")
 @public
 def renewals_page() -> Any:
     """The report as a page with a chart of monthly revenue by rate (inline SVG)."""
-    try:
-        claims = _signer().loads(request.args.get("token", ""))
-    except BadSignature:
-        raise NotFound("This link is not valid.", code="LINK_INVALID") from None
-    if utcnow().timestamp() > claims.get("exp", 0):
-        raise NotFound("This link has expired.", code="LINK_INVALID")
+    claims = RENEWALS_REPORT_PAGE.claims()
     report = reports.renewal_report(
         period=parse_period(claims["from"], claims["to"]),
         edition=claims.get("edition"),

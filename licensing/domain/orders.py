@@ -85,6 +85,11 @@ def order_status(facts: PaymentFacts) -> OrderStatus:
     return OrderStatus.AWAITING_PAYMENT
 
 
+def payment_taken_back(facts: PaymentFacts) -> bool:
+    """D9: the money went back to the customer: refunded in full, or a dispute lost."""
+    return facts.refunded_at is not None or facts.dispute is DisputeOutcome.LOST
+
+
 def license_status(facts: PaymentFacts, current: LicenseStatus | None = None) -> LicenseStatus:
     """D9: a full refund or a lost dispute revokes; an open dispute suspends; else active.
 
@@ -92,18 +97,24 @@ def license_status(facts: PaymentFacts, current: LicenseStatus | None = None) ->
     """
     if current is LicenseStatus.REVOKED:
         return LicenseStatus.REVOKED
-    if facts.refunded_at is not None or facts.dispute is DisputeOutcome.LOST:
+    if payment_taken_back(facts):
         return LicenseStatus.REVOKED
     if facts.dispute is DisputeOutcome.OPEN:
         return LicenseStatus.SUSPENDED
     return LicenseStatus.ACTIVE
 
 
+def paid_too_late(*, paid_at: datetime, order_expires_at: datetime, expired: bool) -> bool:
+    """D8: a payment made after the order's 24 hours, or for an order already expired,
+    buys nothing: it goes back, whatever the order was for."""
+    return expired or paid_at > order_expires_at
+
+
 def refund_instead_of_issue(
     *, paid_at: datetime, order_expires_at: datetime, expired: bool, domain_free: bool
 ) -> RefundReason | None:
     """D8, D4: a payment for an expired order, or for a domain taken meanwhile, goes back."""
-    if expired or paid_at > order_expires_at:
+    if paid_too_late(paid_at=paid_at, order_expires_at=order_expires_at, expired=expired):
         return RefundReason.ORDER_EXPIRED
     if not domain_free:
         return RefundReason.DOMAIN_TAKEN

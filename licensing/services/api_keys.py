@@ -13,6 +13,7 @@ from licensing.adapters.models import ApiKey
 from licensing.domain.access import Principal, is_valid_scope
 from licensing.domain.errors import Invalid, NotFound
 from licensing.extensions import db
+from licensing.services.transactions import commit
 
 PREFIX = "lk"
 
@@ -46,7 +47,7 @@ def create_api_key(*, name: str, scopes: list[str], now: datetime) -> tuple[ApiK
         created_at=now,
     )
     db.session.add(key)
-    db.session.commit()
+    commit()
     return key, f"{PREFIX}_{public_id}_{secret}"
 
 
@@ -77,7 +78,7 @@ def revoke_api_key(*, public_id: str, now: datetime) -> ApiKey:
         )
     if key.revoked_at is None:
         key.revoked_at = now
-    db.session.commit()
+    commit()
     return key
 
 

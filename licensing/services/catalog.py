@@ -37,7 +37,7 @@ def update_edition(*, code: str, price: Money, name: str | None, now: datetime) 
     if name is not None:
         edition.name = name
     edition.updated_at = now
-    db.session.commit()
+    commit()
     return edition
 
 

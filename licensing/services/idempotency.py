@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from licensing.adapters.models import IdempotencyKey
 from licensing.domain.errors import Conflict
 from licensing.extensions import db
+from licensing.services.transactions import commit, rollback
 
 WAIT_FOR_FIRST = 10.0  # seconds a retry waits for a first request still in flight
 KEEP_FOR = timedelta(hours=48)  # the contract promises at least 24 hours
@@ -56,7 +57,7 @@ def claim(*, api_key_id: int, key: str, request_hash: str, now: datetime) -> Sto
                 db.session.flush()
                 return None
             except IntegrityError:
-                db.session.rollback()  # another request took the key and committed first
+                rollback()  # another request took the key and committed first
                 continue
         if row.request_hash != request_hash:
             raise Conflict(
@@ -70,7 +71,7 @@ def claim(*, api_key_id: int, key: str, request_hash: str, now: datetime) -> Sto
                 "A request with this Idempotency-Key is still in progress; retry later.",
                 code="IDEMPOTENCY_KEY_IN_USE",
             )
-        db.session.rollback()  # a fresh snapshot for the next look
+        rollback()  # a fresh snapshot for the next look
         time.sleep(0.05)
 
 
@@ -96,5 +97,5 @@ def purge(*, now: datetime) -> int:
     result = db.session.execute(
         delete(IdempotencyKey).where(IdempotencyKey.created_at < now - KEEP_FOR)
     )
-    db.session.commit()
+    commit()
     return result.rowcount or 0

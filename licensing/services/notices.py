@@ -24,7 +24,7 @@ from licensing.domain.notices import (
 )
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
-from licensing.services.transactions import commit
+from licensing.services.transactions import commit, unit_of_work
 
 SCHEDULE_BATCH = 1000
 SIGNATURE_HEADER = "Licensing-Signature"
@@ -113,7 +113,7 @@ def schedule(*, now: datetime) -> int:
             for due in due_notices(license.updates_until, now)
         ]
         _insert_new(rows)
-        db.session.commit()
+        commit()
         produced += len(rows)
         after_id = batch[-1].id
     return produced
@@ -136,7 +136,7 @@ def _fan_out(now: datetime) -> None:
     columns = ["notice_id", "subscriber_id", "next_attempt_at", "attempts"]
     fan_out = _insert_ignoring_duplicates(Delivery).from_select(columns, missing)
     db.session.execute(fan_out.on_conflict_do_nothing())  # another machine may fan out too
-    db.session.commit()
+    commit()
 
 
 @dataclass(frozen=True)
@@ -152,25 +152,31 @@ def deliver(*, sender: NoticeSender, now: datetime, limit: int = 500) -> Deliver
     _fan_out(now)
     delivered = failed = dead = 0
     for _ in range(limit):
-        delivery = db.session.execute(
-            select(Delivery)
-            .where(
-                Delivery.delivered_at.is_(None),
-                Delivery.dead_at.is_(None),
-                Delivery.next_attempt_at <= now,
-            )
-            .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(1)
-            .with_for_update(skip_locked=True, of=Delivery)
-        ).scalar_one_or_none()
-        if delivery is None:
+        # Its own unit: a sent notice is recorded before the next send, whatever follows.
+        with unit_of_work():
+            outcome = _deliver_next(sender, now)
+        if outcome is None:
             break
-        outcome = _attempt(delivery, sender, now)
         delivered += outcome == "delivered"
         failed += outcome == "failed"
         dead += outcome == "dead"
-        db.session.commit()
     return DeliveryReport(delivered, failed, dead)
+
+
+def _deliver_next(sender: NoticeSender, now: datetime) -> str | None:
+    """Attempt the next due delivery no other machine holds; None when none is left."""
+    delivery = db.session.execute(
+        select(Delivery)
+        .where(
+            Delivery.delivered_at.is_(None),
+            Delivery.dead_at.is_(None),
+            Delivery.next_attempt_at <= now,
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Delivery)
+    ).scalar_one_or_none()
+    return None if delivery is None else _attempt(delivery, sender, now)
 
 
 def _attempt(delivery: Delivery, sender: NoticeSender, now: datetime) -> str:
@@ -226,7 +232,7 @@ def disable_subscriber(subscriber_id: int, *, now: datetime) -> Subscriber:
             f"There is no subscriber with the id {subscriber_id}.", code="SUBSCRIBER_NOT_FOUND"
         )
     subscriber.disabled_at = subscriber.disabled_at or now
-    db.session.commit()
+    commit()
     return subscriber
 
 
@@ -253,5 +259,5 @@ def retry_dead_letter(delivery_id: int, *, now: datetime) -> Delivery:
     delivery.first_attempt_at = None
     delivery.attempts = 0
     delivery.next_attempt_at = now
-    db.session.commit()
+    commit()
     return delivery

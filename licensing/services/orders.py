@@ -1,4 +1,5 @@
-"""Orders: creating a purchase with its PaymentIntent (D7, D2), reading one, expiring (D8)."""
+"""Orders of every kind: opening one with its PaymentIntent (D7, D2), its history and
+status, giving its payment back, showing it, and expiring it (D8)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from licensing.adapters.models import Customer, Edition, License, Order, OrderEvent
+from licensing.adapters.models import Customer, License, Order, OrderEvent
 from licensing.adapters.payments import PaymentGateway
-from licensing.domain.domains import normalize_domain
-from licensing.domain.errors import Invalid, NotFound
-from licensing.domain.orders import OrderKind, OrderStatus, expires_at, order_status
+from licensing.domain.errors import NotFound, PaymentFailed
+from licensing.domain.money import Money
+from licensing.domain.orders import (
+    OrderKind,
+    OrderStatus,
+    RefundReason,
+    expires_at,
+    order_status,
+)
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
-from licensing.services.licenses import ensure_domain_free
 from licensing.services.transactions import commit, flush
 
 
@@ -39,40 +45,6 @@ def refresh_status(order: Order, *, actor: str, at: datetime) -> None:
             order, "status_changed", actor=actor, at=at, old=order.status, new=status
         )
         order.status = status
-
-
-def create_purchase_order(
-    *,
-    customer_id: int,
-    edition: str,
-    domain: str,
-    gateway: PaymentGateway,
-    actor: str,
-    now: datetime,
-) -> Order:
-    """D7: an order for a new license at the edition's list price now (D2, D8)."""
-    domain = normalize_domain(domain)
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        raise Invalid.field("customer_id", "There is no such customer.", code="CUSTOMER_NOT_FOUND")
-    catalog = db.session.get(Edition, edition)
-    if catalog is None:
-        raise Invalid.field("edition", "There is no such edition.", code="EDITION_NOT_FOUND")
-    ensure_domain_free(domain)
-    order = open_order(
-        kind=OrderKind.PURCHASE,
-        customer=customer,
-        price=catalog.price_amount,
-        list_price=catalog.price_amount,
-        currency=catalog.currency,
-        gateway=gateway,
-        actor=actor,
-        now=now,
-        edition_code=catalog.code,
-        domain=domain,
-    )
-    commit()
-    return order
 
 
 def open_order(
@@ -144,6 +116,90 @@ def attach_payment_intent(order: Order, customer: Customer, gateway: PaymentGate
     )
     order.payment_intent_id = intent.id
     order.client_secret = intent.client_secret
+
+
+def refund_payment(
+    order: Order, reason: RefundReason, *, gateway: PaymentGateway, actor: str, now: datetime
+) -> None:
+    """Give the whole payment back through Stripe; the order records why.
+
+    If Stripe refuses (already refunded or disputed), the refusal is recorded for finance and
+    the caller goes on: a webhook answering an error would only make Stripe retry for days.
+    """
+    order.refund_reason = reason.value
+    try:
+        refund_id = gateway.refund_payment_intent(
+            order.payment_intent_id or "",
+            metadata={"order_id": str(order.id), "reason": reason.value},
+            idempotency_key=f"order-{order.payment_key or order.id}-refund",
+        )
+    except PaymentFailed as refused:
+        record_order_event(
+            order, "refund_refused", actor=actor, at=now, reason=reason.value, detail=refused.detail
+        )
+        return
+    order.refunded_at = now
+    record_order_event(
+        order, "refunded", actor=actor, at=now, reason=reason.value, refund_id=refund_id
+    )
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    provider: str
+    payment_intent_id: str | None
+    client_secret: str | None
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order as it is shown: what every order has, then the fields of its kind (each
+    kind's handler says which; a kind that shows none leaves them None)."""
+
+    id: int
+    kind: str
+    status: str
+    customer_id: int
+    edition_code: str | None
+    license_key: str | None
+    price: Money
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+    refund_reason: str | None
+    failure_message: str | None
+    payment: PaymentView
+    history: tuple[OrderEvent, ...]
+    domain: str | None = None
+    rate: str | None = None
+    percent: int | None = None
+    list_price: Money | None = None
+
+
+def order_view(order: Order, *, secret_shown: bool, **of_its_kind: Any) -> OrderView:
+    """The order (loaded by `get_order`) as shown; the PaymentIntent's client secret only
+    when `secret_shown` (the paying side, while the order can be paid: D8)."""
+    return OrderView(
+        id=order.id,
+        kind=order.kind,
+        status=order.status,
+        customer_id=order.customer_id,
+        edition_code=order.edition_code,
+        license_key=order.license.key if order.license is not None else None,
+        price=Money(order.price_amount, order.currency),
+        created_at=order.created_at,
+        expires_at=order.expires_at,
+        paid_at=order.paid_at,
+        refund_reason=order.refund_reason,
+        failure_message=order.failure_message,
+        payment=PaymentView(
+            provider="stripe",
+            payment_intent_id=order.payment_intent_id,
+            client_secret=order.client_secret if secret_shown else None,
+        ),
+        history=tuple(order.history),
+        **of_its_kind,
+    )
 
 
 def get_order(order_id: int) -> Order:

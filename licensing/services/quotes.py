@@ -1,7 +1,9 @@
-"""Paid extra work: quotes from draft to the end of warranty (R14-R16, D12)."""
+"""Paid extra work: quotes from draft to the end of warranty, paid through orders of the
+`work` kind (R14-R16, D12)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +15,7 @@ from licensing.adapters.models import Customer, Order, Quote, QuoteEvent, QuoteL
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.domain.money import CURRENCY
-from licensing.domain.orders import OrderKind, OrderStatus
+from licensing.domain.orders import OrderKind, OrderStatus, RefundReason, paid_too_late
 from licensing.domain.periods import rfc3339
 from licensing.domain.quotes import (
     QuoteStatus,
@@ -207,6 +209,40 @@ def mark_paid(order: Order, *, actor: str, now: datetime) -> bool:
     _move(quote, QuoteStatus.PAID, actor=actor, at=now, order_id=order.id)
     quote.paid_at = order.paid_at
     return True
+
+
+class WorkOrders:
+    """The `work` kind: accepting a quote opens it at the quote's amount (D12), and its
+    payment marks the quote paid. A refund or a lost dispute changes only the order (its
+    status says so); the quote is left as it stands."""
+
+    def open(self, *, gateway: PaymentGateway, actor: str, now: datetime, **request: Any) -> Order:
+        """`quote_id`: the quote is accepted (see `accept_quote`), which opens its order."""
+        quote = accept_quote(**request, gateway=gateway, actor=actor, now=now)
+        order = db.session.get(Order, quote.order_id)
+        assert order is not None
+        return order
+
+    def apply_payment(self, order: Order, *, actor: str, now: datetime) -> RefundReason | None:
+        """The quote is paid; a late payment (D8) or one for a superseded order goes back."""
+        assert order.paid_at is not None
+        if paid_too_late(
+            paid_at=order.paid_at,
+            order_expires_at=order.expires_at,
+            expired=order.expired_at is not None,
+        ):
+            return RefundReason.ORDER_EXPIRED
+        return None if mark_paid(order, actor=actor, now=now) else RefundReason.QUOTE_STALE
+
+    def follow_payment_facts(self, order: Order, *, actor: str, now: datetime) -> None:
+        """Nothing beyond the order: its quote and warranty stand (until D20 is built)."""
+
+    def shown(self, order: Order) -> Mapping[str, object]:
+        """Nothing of its own: the quote names its order, not the other way round."""
+        return {}
+
+
+WORK = WorkOrders()
 
 
 def complete_quote(

@@ -1,9 +1,11 @@
-"""Renewing the updates subscription: quotes, renewal orders, and applying or taking back a
-paid renewal (R18, D8, D9, D13-D16)."""
+"""Renewing the updates subscription: quotes, renewal orders (the `renewal` kind), and
+applying or taking back a paid renewal (R18, D8, D9, D13-D16)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -11,8 +13,9 @@ from licensing.adapters.models import Customer, Edition, License, Order, Release
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict
 from licensing.domain.licenses import LIVE_STATUSES
+from licensing.domain.money import Money
 from licensing.domain.notices import NoticeType
-from licensing.domain.orders import OrderKind, RefundReason
+from licensing.domain.orders import OrderKind, RefundReason, payment_taken_back
 from licensing.domain.periods import rfc3339
 from licensing.domain.renewals import (
     RenewalQuote,
@@ -156,6 +159,43 @@ def take_back_renewal(order: Order, *, actor: str, now: datetime) -> None:
         new_updates_until=rfc3339(new_until),
     )
     license.updates_until = new_until
+
+
+class RenewalOrders:
+    """The `renewal` kind: it locks a rate and a price on the license's current term (D8,
+    D13), its payment renews (D15, D16), and taking the money back takes the year back (D9)."""
+
+    def open(self, *, gateway: PaymentGateway, actor: str, now: datetime, **request: Any) -> Order:
+        """`license_key`: see `create_renewal_order`."""
+        return create_renewal_order(**request, gateway=gateway, actor=actor, now=now)
+
+    def apply_payment(self, order: Order, *, actor: str, now: datetime) -> RefundReason | None:
+        """D15: renew once per order; a payment that no longer buys what was quoted goes back."""
+        if _renewal_recorded(order):
+            return None
+        return apply_paid_renewal(order, actor=actor, now=now)
+
+    def follow_payment_facts(self, order: Order, *, actor: str, now: datetime) -> None:
+        """D9: a refunded renewal, or one whose dispute was lost, gives its year back; the
+        license stays active (a renewal refund is not a purchase refund)."""
+        if payment_taken_back(order.facts):
+            take_back_renewal(order, actor=actor, now=now)
+
+    def shown(self, order: Order) -> Mapping[str, object]:
+        """The rate and percent locked, and the list price they are a percentage of (D13)."""
+        return {
+            "rate": order.rate,
+            "percent": order.percent,
+            "list_price": Money(order.list_price_amount, order.currency),
+        }
+
+
+def _renewal_recorded(order: Order) -> bool:
+    found = db.session.execute(select(Renewal.id).where(Renewal.order_id == order.id)).first()
+    return found is not None
+
+
+RENEWAL = RenewalOrders()
 
 
 def newest_allowed_release(updates_until: datetime) -> Release | None:

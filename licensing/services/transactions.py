@@ -62,6 +62,12 @@ def _only_the_unit_commits(session: Session) -> None:
         raise RuntimeError("a use case committed inside a unit of work; use commit()")
 
 
+def rollback() -> None:
+    """Drop what the transaction did so far and read a fresh snapshot next (a lost race for
+    a unique row, a retry's next look); inside `unit_of_work()` the unit starts over."""
+    db.session.rollback()
+
+
 def flush(*, on_conflict: Conflicts | None = None) -> None:
     """Flush pending rows (to learn their ids) with the same conflict translation."""
     _guarded(db.session.flush, on_conflict)

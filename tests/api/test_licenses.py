@@ -301,7 +301,7 @@ def test_d6_the_openapi_document_names_licenses_by_key_never_by_id(client: Flask
         assert "license_id" not in schema.get("properties", {}), name
     for name in ("License", "LicenseSummary", "EntitlementLicense"):
         assert "key" in schemas[name]["properties"] and "id" not in schemas[name]["properties"]
-    for name in ("Order", "OrderRequest", "Quote", "QuoteCreate"):
+    for name in ("Order", "RenewalOrder", "Quote", "QuoteCreate"):
         assert "license_key" in schemas[name]["properties"], name
 
 

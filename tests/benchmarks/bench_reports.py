@@ -25,9 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from flask_migrate import upgrade
 
-from licensing import create_app
+from licensing import create_app, demo_data
 from licensing.extensions import db
-from licensing.services import demo_data
 from licensing.services.api_keys import create_api_key
 from licensing.settings import Settings
 

@@ -39,10 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
 
-from licensing import create_app  # noqa: E402
+from licensing import create_app, demo_data  # noqa: E402
 from licensing.adapters.models import License  # noqa: E402
 from licensing.extensions import db  # noqa: E402
-from licensing.services import demo_data  # noqa: E402
 from licensing.services.api_keys import create_api_key  # noqa: E402
 from licensing.settings import Settings  # noqa: E402
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from licensing import demo_data
 from licensing.domain.money import format_decimal
 from licensing.extensions import db
-from licensing.services import demo_data
 from tests.e2e.conftest import http, served
 from tests.factories import make_key
 

@@ -383,11 +383,11 @@ def test_d4_domain_taken_at_the_very_moment_of_payment_is_refunded_not_lost(
 ) -> None:
     """The friendly check says free, the database says taken: the payment is still
     recorded, in a savepoint the license attempt is undone, and the money goes back."""
-    from licensing.services import payment_events
+    from licensing.services import purchases
 
     order = order_for(checkout, admin, domain="moment.example.com")
     import_license(admin, customer_id=order["customer_id"], domain="moment.example.com")
-    monkeypatch.setattr(payment_events, "domain_is_free", lambda domain: True)
+    monkeypatch.setattr(purchases, "domain_is_free", lambda domain: True)
     assert ok(deliver(client, succeeded(order)))["outcome"] == "applied"
     shown = ok(checkout.get(f"/v1/orders/{order['id']}"))
     assert (shown["status"], shown["refund_reason"]) == ("refunded", "domain_taken")

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from licensing.api.reports import _signer
+from licensing.api.signed_links import RENEWALS_REPORT_PAGE
 from licensing.domain.reports import MONTH_PATTERN
 from tests.factories import Api, make_key, ok, problem
 
@@ -42,7 +42,9 @@ def test_d18_no_link_is_signed_for_far_months(finance: Api, query: str, field: s
 def test_d18_a_page_signed_for_far_months_is_422_not_500(app: Flask, client: FlaskClient) -> None:
     """A link signed before the check existed still leads to a problem, never to a 500."""
     with app.test_request_context():
-        token = _signer().dumps({"from": "9999-12", "to": "9999-12", "edition": None, "exp": 2**40})
+        token = RENEWALS_REPORT_PAGE.serializer().dumps(
+            {"from": "9999-12", "to": "9999-12", "edition": None, "exp": 2**40}
+        )
     answer = client.get(f"/reports/renewals?token={token}")
     assert "from" in problem(answer, 422, "VALIDATION_FAILED")["errors"]
 

@@ -17,6 +17,8 @@ from licensing.domain.orders import (
     expires_at,
     license_status,
     order_status,
+    paid_too_late,
+    payment_taken_back,
     refund_instead_of_issue,
 )
 
@@ -97,3 +99,37 @@ def test_d8_d4_what_a_payment_cannot_buy_is_refunded(paid_at, expired, domain_fr
         paid_at=paid_at, order_expires_at=expires_at(T), expired=expired, domain_free=domain_free
     )
     assert got is reason
+
+
+@pytest.mark.parametrize(
+    ("facts", "taken_back"),
+    [
+        (PaymentFacts(paid_at=T), False),
+        (PaymentFacts(paid_at=T, refunded_at=T), True),
+        (PaymentFacts(paid_at=T, dispute=DisputeOutcome.OPEN), False),
+        (PaymentFacts(paid_at=T, dispute=DisputeOutcome.WON), False),
+        (PaymentFacts(paid_at=T, dispute=DisputeOutcome.LOST), True),
+    ],
+)
+def test_d9_the_money_is_taken_back_by_a_full_refund_or_a_lost_dispute(
+    facts: PaymentFacts, taken_back: bool
+) -> None:
+    assert payment_taken_back(facts) is taken_back
+
+
+@pytest.mark.parametrize(
+    ("paid_at", "expired", "late"),
+    [
+        (T, False, False),
+        (T + timedelta(hours=24), False, False),
+        (T, True, True),
+        (T + timedelta(hours=24, seconds=1), False, True),
+    ],
+)
+def test_d8_a_payment_after_the_orders_24_hours_is_too_late(
+    paid_at: datetime, expired: bool, late: bool
+) -> None:
+    order_expires_at = T + timedelta(hours=24)
+    assert (
+        paid_too_late(paid_at=paid_at, order_expires_at=order_expires_at, expired=expired) is late
+    )

@@ -26,6 +26,7 @@ from licensing.domain.orders import OrderKind, OrderStatus
 from licensing.domain.periods import license_dates
 from licensing.domain.renewals import PERCENT, RenewalRate, extended_until, rate_at
 from licensing.extensions import db
+from licensing.services.transactions import commit
 
 CHUNK = 5000
 YEARS_BACK = 5
@@ -139,7 +140,7 @@ def generate(*, licenses: int, seed: int, now: datetime) -> DemoSummary:
     ):
         _bulk(model, batch)
     _advance_sequences()
-    db.session.commit()
+    commit()
     return DemoSummary(len(customers), len(rows), len(renewals), refunded, releases)
 
 

@@ -41,17 +41,21 @@ def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
     echoes the request line (and with it whatever key the path held).
     """
     code = _CODES.get(status_int, "INTERNAL_ERROR")
-    body = json.dumps(
-        {
-            "type": f"/problems/{code.lower().replace('_', '-')}",
-            "title": reason,
-            "status": status_int,
-            "detail": _GUNICORN_DETAILS.get(
-                status_int, "An unexpected error occurred; it has been logged."
-            ),
-            "code": code,
-        }
-    ).encode()
+    body = (
+        json.dumps(
+            {
+                "type": f"/problems/{code.lower().replace('_', '-')}",
+                "title": reason,
+                "status": status_int,
+                "detail": _GUNICORN_DETAILS.get(
+                    status_int, "An unexpected error occurred; it has been logged."
+                ),
+                "code": code,
+            },
+            separators=(",", ":"),
+        ).encode()
+        + b"\n"
+    )
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
         f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"

@@ -55,7 +55,7 @@ class Customers(MethodView):
         belongs to that partner (D26)."""
         partner_id = current_principal().partner_in_sight
         customer = accounts.create_customer(**body, partner_id=partner_id, now=utcnow())
-        return accounts.get_customer(customer.id, partner_id=partner_id, with_history=True)
+        return accounts.show_customer(customer.id, partner_id=partner_id)
 
 
 @blp.route("/customers/<id:customer_id>")
@@ -65,7 +65,7 @@ class CustomerById(MethodView):
     def get(self, customer_id: int) -> Any:
         """A customer account and its history; a partner sees only its own customers (D26)."""
         partner_id = current_principal().partner_in_sight
-        return accounts.get_customer(customer_id, partner_id=partner_id, with_history=True)
+        return accounts.show_customer(customer_id, partner_id=partner_id)
 
 
 @blp.route("/partners")

@@ -94,9 +94,9 @@ ReleaseListSchema = page_schema(ReleaseAnswerSchema, "ReleaseList")
 class Editions(MethodView):
     @requires(*ANY_CALLER)
     @blp.response(200, EditionListSchema)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Any:
         """The editions on sale with their current list prices."""
-        return {"items": catalog.list_editions(), "next_cursor": None}
+        return catalog.list_editions()
 
 
 @blp.route("/editions/<string:code>")

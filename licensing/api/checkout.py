@@ -30,6 +30,7 @@ from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.orders import OrderKind, OrderStatus
 from licensing.services import order_kinds, payment_events
 from licensing.services.orders import OrderView
+from licensing.services.payment_events import Receipt
 
 blp = Blueprint("checkout", __name__, url_prefix="/v1", description="Orders and payments")
 
@@ -233,9 +234,8 @@ class StripeWebhook(MethodView):
         },
     )
     @blp.response(200, WebhookAckSchema)
-    def post(self) -> dict[str, Any]:
+    def post(self) -> Receipt:
         """Stripe's events, verified by `Stripe-Signature`; 2xx only once their effects commit."""
         gateway = payment_gateway()
         event = gateway.verify_event(request.get_data(), request.headers.get("Stripe-Signature"))
-        outcome = payment_events.handle_event(event=event, gateway=gateway, now=utcnow())
-        return {"received": True, "outcome": outcome}
+        return payment_events.receive_event(event=event, gateway=gateway, now=utcnow())

@@ -163,7 +163,6 @@ class SignedLinkSchema(ma.Schema):
 WHITE_SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # Text never holds U+0000 (licensing/api/json_body.py refuses it: PostgreSQL cannot store it).
 NO_NUL = "^[^\\u0000]*$"
-NOT_BLANK = f"^[^\\u0000]*[^\\u0000{WHITE_SPACE}][^\\u0000]*$"
 
 
 # Any JSON value whose text holds no U+0000 (a component of the document, by this name).
@@ -193,14 +192,25 @@ def text_without_nul(self: Any, field: ma.fields.Field, ret: dict[str, Any], **k
     return {}
 
 
+def trimmed_text(max_length: int) -> str:
+    """The pattern of text that has 1 to `max_length` characters once trimmed (str.strip),
+    with any white space around them, and no U+0000 anywhere."""
+    core = f"[^\\u0000{WHITE_SPACE}]"
+    return f"^[{WHITE_SPACE}]*{core}(?:[^\\u0000]{{0,{max_length - 2}}}{core})?[{WHITE_SPACE}]*$"
+
+
 class Text(ma.fields.String):
-    """Text with surrounding white space removed; text that is only white space is missing."""
+    """Text with surrounding white space removed; text that is only white space is missing.
+
+    Its length is counted once trimmed, which `maxLength` (counting all) cannot say: the
+    document gives the whole rule as a pattern instead."""
 
     def __init__(self, *, max_length: int, **kwargs: Any) -> None:
-        kwargs.setdefault("validate", ma.validate.Length(min=1, max=max_length))
+        length = ma.validate.Length(min=1, max=max_length)
+        kwargs.setdefault("validate", lambda trimmed: length(trimmed))  # not read by apispec
         kwargs["metadata"] = {
-            "pattern": NOT_BLANK,
-            "description": f"trimmed; 1 to {max_length} characters once trimmed",
+            "pattern": trimmed_text(max_length),
+            "description": f"1 to {max_length} characters once trimmed",
             **kwargs.get("metadata", {}),
         }
         super().__init__(**kwargs)

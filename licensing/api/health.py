@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 
 from licensing.api.auth import public
 from licensing.api.blueprint import Blueprint
-from licensing.services.health import check_database
+from licensing.services import health
+from licensing.services.health import Health
 
 blp = Blueprint("health", __name__, description="Health probes")
 
@@ -34,19 +33,18 @@ class ReadinessSchema(HealthSchema):
 class Liveness(MethodView):
     @public
     @blp.response(200, HealthSchema)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Health:
         """The process is alive (no database access)."""
-        return {"status": "ok"}
+        return health.ALIVE
 
 
 @blp.route("/readyz")
 class Readiness(MethodView):
     @public
     @blp.response(200, ReadinessSchema)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Health:
         """The database answers (503 problem+json when it does not); `degraded` names what
         is down without stopping the service."""
-        check_database()
         limit = current_app.extensions.get("validate_rate_limit")
-        degraded = [] if limit is None or limit.check_store() else ["rate_limit_store"]
-        return {"status": "degraded" if degraded else "ready", "degraded": degraded}
+        optional = {"rate_limit_store": limit.check_store} if limit is not None else {}
+        return health.readiness(optional=optional)

@@ -24,11 +24,10 @@ from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import HELPDESK
 from licensing.domain.bans import BanReason
-from licensing.domain.entitlements import Department, EntitlementCode, Priority, priority_of
-from licensing.domain.errors import Invalid
-from licensing.domain.money import Money
+from licensing.domain.entitlements import Department, EntitlementCode, Priority
 from licensing.domain.quotes import WarrantyCode
 from licensing.services import bans, entitlements
+from licensing.services.entitlements import EntitlementView
 
 blp = Blueprint("helpdesk", __name__, url_prefix="/v1", description="Helpdesk")
 
@@ -144,75 +143,22 @@ class Entitlements(MethodView):
     @requires(HELPDESK)
     @blp.arguments(EntitlementArgsSchema, location="query")
     @blp.response(200, EntitlementSchema)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> EntitlementView:
         """May this customer open this ticket, how urgent is it, and when is it due?
 
         Checks, in order: banned, (consultation: allowed), no license, no domain, domain not
         licensed, another account's license, partner sale, license inactive, support window
         over, allowed. A denial is a 200 with `allowed: false`; it still carries the paid
         work rate (R14)."""
-        department = Department(args["department"])
-        if department is Department.WARRANTY:
-            return _warranty(args)
-        answer = entitlements.entitlement(
+        return entitlements.show_entitlement(
             customer_id=args["customer_id"],
-            department=department,
+            department=Department(args["department"]),
             domain=args.get("domain"),
             version=args.get("version"),
+            quote_id=args.get("quote_id"),
+            paid_work_rate=current_app.config["SETTINGS"].paid_work_rate_cents,
             at=args.get("at") or utcnow(),
         )
-        decision, license = answer.decision, answer.decision.license
-        return {
-            "allowed": decision.allowed,
-            "code": decision.code.value,
-            "department": answer.department.value,
-            "customer_id": answer.customer_id,
-            "domain": answer.domain,
-            "license": None
-            if license is None
-            else {
-                "key": answer.license_key,
-                "edition": license.edition,
-                "channel": license.channel.value,
-                "support_until": license.support_until,
-                "updates_until": license.updates_until,
-            },
-            "priority": decision.priority.value,
-            "partner": vars(answer.partner) if answer.partner else None,
-            "ban": vars(decision.ban) if decision.ban else None,
-            "version_current": answer.version_current,
-            "paid_work": _paid_work(),
-            "desk": vars(answer.desk),
-        }
-
-
-def _paid_work() -> dict[str, Any]:
-    """R14: the rate the helpdesk can offer, on every answer (denials included)."""
-    return {"rate_per_hour": Money(current_app.config["SETTINGS"].paid_work_rate_cents)}
-
-
-def _warranty(args: dict[str, Any]) -> dict[str, Any]:
-    """R16: department=warranty, answered for a quote (codes ALLOWED, BANNED, QUOTE_NOT_FOUND,
-    NOT_QUOTE_OWNER, WARRANTY_NOT_STARTED, WARRANTY_ENDED)."""
-    if args.get("quote_id") is None:
-        raise Invalid.field(
-            "quote_id", "A warranty question (department=warranty) needs a quote_id."
-        )
-    answer = entitlements.warranty_entitlement(
-        customer_id=args["customer_id"], quote_id=args["quote_id"], at=args.get("at") or utcnow()
-    )
-    ban = answer.customer.active_ban
-    return {
-        "allowed": answer.code is WarrantyCode.ALLOWED,
-        "code": answer.code.value,
-        "department": Department.WARRANTY.value,
-        "customer_id": answer.customer.customer_id,
-        "priority": priority_of(answer.customer.best_edition).value,
-        "ban": vars(ban) if ban else None,
-        "quote": {"id": answer.quote_id, "warranty_until": answer.warranty_until},
-        "paid_work": _paid_work(),
-        "desk": vars(answer.desk),
-    }
 
 
 @blp.route("/bans")
@@ -239,6 +185,6 @@ class BanLift(MethodView):
 class CustomerBans(MethodView):
     @requires(HELPDESK)
     @blp.response(200, BanListSchema)
-    def get(self, customer_id: int) -> dict[str, Any]:
+    def get(self, customer_id: int) -> Any:
         """A customer's bans, newest first, ended and lifted ones included."""
-        return {"items": bans.customer_bans(customer_id), "next_cursor": None}
+        return bans.customer_bans(customer_id)

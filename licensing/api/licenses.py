@@ -28,10 +28,9 @@ from licensing.api.rate_limits import rate_limited
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.licenses import Channel, LicenseStatus
-from licensing.domain.money import Money
 from licensing.domain.renewals import RenewalRate
 from licensing.services import licenses, renewals, validation
-from licensing.services.licenses import NewLicense
+from licensing.services.licenses import LicenseView, NewLicense
 
 blp = Blueprint("licenses", __name__, url_prefix="/v1", description="Licenses")
 
@@ -160,11 +159,9 @@ class ValidationSchema(OmitNoneSchema):
     update_allowed = ma.fields.Boolean(metadata={"description": "D17, when `version` is given"})
 
 
-def _shown(key: str) -> Any:
+def _shown(key: str) -> LicenseView:
     """The license as `GET /v1/licenses/{key}` shows it, within the caller's sight."""
-    license = licenses.get_license(key, partner_id=_partner_in_sight())
-    license.newest_allowed_release = renewals.newest_allowed_release(license.updates_until)
-    return license
+    return licenses.show_license(key, partner_id=_partner_in_sight())
 
 
 def _partner_in_sight() -> int | None:
@@ -202,12 +199,7 @@ class LicenseRenewalQuote(MethodView):
         The price is always from the current list price (D13); `at` moves the clock only.
         409 RENEWAL_TOO_EARLY (with `earliest_renewal_at`) where D16 forbids it."""
         at = args["at"] or utcnow()
-        offer = renewals.renewal_quote(key, at=at, partner_id=_partner_in_sight())
-        return {
-            **vars(offer),
-            "price": Money(offer.price),
-            "list_price": Money(offer.list_price),
-        }
+        return renewals.renewal_quote(key, at=at, partner_id=_partner_in_sight())
 
 
 @blp.route("/licenses/<license_key:key>/domain")

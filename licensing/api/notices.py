@@ -57,9 +57,9 @@ DeadLetterListSchema = page_schema(DeliverySchema, "DeadLetterList")
 class Subscribers(MethodView):
     @requires(ADMIN)
     @blp.response(200, SubscriberListSchema)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Any:
         """Every subscriber, enabled or not."""
-        return {"items": notices.list_subscribers(), "next_cursor": None}
+        return notices.list_subscribers()
 
     @requires(ADMIN)
     @idempotent
@@ -83,9 +83,9 @@ class SubscriberDisable(MethodView):
 class DeadLetters(MethodView):
     @requires(ADMIN)
     @blp.response(200, DeadLetterListSchema)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Any:
         """Deliveries given up after 24 hours of retries, newest first."""
-        return {"items": notices.dead_letters(), "next_cursor": None}
+        return notices.dead_letters()
 
 
 @blp.route("/notices/dead-letters/<id:delivery_id>/retry")

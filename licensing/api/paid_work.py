@@ -24,7 +24,7 @@ from licensing.api.fields import (
     page_schema,
 )
 from licensing.api.idempotency import idempotent
-from licensing.api.signed_links import QUOTE_PAGE
+from licensing.api.signed_links import QUOTE_PAGE, IssuedLink
 from licensing.clock import utcnow
 from licensing.domain.access import CHECKOUT, HELPDESK
 from licensing.domain.money import format_decimal
@@ -32,15 +32,12 @@ from licensing.domain.quotes import (
     MAX_LINE_HOURS,
     MAX_LINES,
     SERVICE_CODES,
-    SERVICES_OUTSIDE_SUPPORT,
     QuoteStatus,
     WorkCategory,
-    amount_for,
-    has_lapsed,
     quarter_hours,
 )
 from licensing.services import quotes
-from licensing.services.quotes import NewLine
+from licensing.services.quotes import NewLine, QuoteView
 
 blp = Blueprint("paid_work", __name__, url_prefix="/v1", description="Paid work and quotes")
 pages = FlaskBlueprint("pages", __name__)
@@ -106,15 +103,13 @@ class QuoteSchema(OmitNoneSchema):
     )
 
     id = Id(required=True)
-    status = ma.fields.String(
-        attribute="effective_status", required=True, validate=ma.validate.OneOf(list(QuoteStatus))
-    )
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(list(QuoteStatus)))
     customer_id = Id(required=True)
     license_key = ma.fields.String()
     lines = ma.fields.List(ma.fields.Nested(LineSchema), required=True)
     hours = ma.fields.Float(required=True)
-    rate_per_hour = ma.fields.Nested(MoneySchema, attribute="rate_money", required=True)
-    amount = ma.fields.Nested(MoneySchema, attribute="amount_money", required=True)
+    rate_per_hour = ma.fields.Nested(MoneySchema, required=True)
+    amount = ma.fields.Nested(MoneySchema, required=True)
     created_at = Instant(required=True)
     sent_at = Instant()
     valid_until = Instant()
@@ -158,21 +153,18 @@ def _lines(body: dict[str, Any]) -> list[NewLine]:
     ]
 
 
-def _shown(quote_id: int) -> Any:
+def _shown(quote_id: int) -> QuoteView:
     """The quote as GET shows it: a sent quote past its validity reads as expired (D12)."""
-    quote = quotes.get_quote(quote_id)
-    if has_lapsed(QuoteStatus(quote.status), quote.valid_until, utcnow()):
-        quote.shown_status = QuoteStatus.EXPIRED.value
-    return quote
+    return quotes.show_quote(quote_id, now=utcnow())
 
 
 @blp.route("/paid-work/services")
 class Services(MethodView):
     @requires(HELPDESK, CHECKOUT)
     @blp.response(200, ServiceListSchema)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Any:
         """R15: what support does not cover and is quoted individually."""
-        return {"items": SERVICES_OUTSIDE_SUPPORT, "next_cursor": None}
+        return quotes.services_outside_support()
 
 
 @blp.route("/quotes")
@@ -269,7 +261,7 @@ class QuoteComplete(MethodView):
 class QuoteLink(MethodView):
     @requires(HELPDESK)
     @blp.response(200, SignedLinkSchema)
-    def post(self, quote_id: int) -> dict[str, Any]:
+    def post(self, quote_id: int) -> IssuedLink:
         """A link to the quote's printable page for the customer, signed, valid 30 days."""
         quotes.get_quote(quote_id)
         return QUOTE_PAGE.issue(f"quotes/{quote_id}", {"quote": quote_id})
@@ -282,15 +274,11 @@ def quote_page(quote_id: int) -> Any:
     QUOTE_PAGE.claims(quote=quote_id)
     quote = _shown(quote_id)
     return render_template(
-        "quote.html",
-        quote=quote,
-        money=format_decimal,
-        line_amount=lambda line: amount_for(line.quarters, quote.rate_per_hour),
-        warranty=_warranty_text(quote),
+        "quote.html", quote=quote, money=format_decimal, warranty=_warranty_text(quote)
     )
 
 
-def _warranty_text(quote: Any) -> str:
+def _warranty_text(quote: QuoteView) -> str:
     if quote.warranty_until is not None:
         return f"Warranty until {quote.warranty_until:%d %B %Y %H:%M} UTC."
     return (

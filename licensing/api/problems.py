@@ -115,7 +115,9 @@ def problem(
         body["errors"] = dict(errors)
     for name, value in (extra or {}).items():
         body[name] = rfc3339(value) if isinstance(value, datetime) else value
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    # Compact and newline-terminated, like every other answer of the service.
+    text = json.dumps(body, separators=(",", ":")) + "\n"
+    response = Response(text, status=status, mimetype=PROBLEM_JSON)
     response.headers.update(headers or {})
     return response
 

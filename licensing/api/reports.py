@@ -16,10 +16,10 @@ from flask.views import MethodView
 from licensing.api.auth import public, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.fields import Instant, MoneySchema, SignedLinkSchema
-from licensing.api.signed_links import RENEWALS_REPORT_PAGE
+from licensing.api.signed_links import RENEWALS_REPORT_PAGE, IssuedLink
 from licensing.clock import utcnow
 from licensing.domain.access import FINANCE
-from licensing.domain.money import Money, format_decimal
+from licensing.domain.money import format_decimal
 from licensing.domain.reports import FIRST_MONTH, LAST_MONTH, MONTH_PATTERN
 from licensing.domain.reports import period as parse_period
 from licensing.services import reports
@@ -50,8 +50,8 @@ class ReportArgsSchema(ma.Schema):
 
 
 class PeriodSchema(ma.Schema):
-    from_ = ma.fields.String(required=True, data_key="from")
-    to = ma.fields.String(required=True)
+    from_ = ma.fields.String(required=True, data_key="from", attribute="first_month")
+    to = ma.fields.String(required=True, attribute="last_month")
 
 
 class RowSchema(ma.Schema):
@@ -77,7 +77,16 @@ class RateRowSchema(ma.Schema):
     renewed_preferential = ma.fields.Integer(required=True)
     renewed_standard = ma.fields.Integer(required=True)
     not_renewed = ma.fields.Integer(required=True)
-    rate = ma.fields.Decimal(as_string=True, allow_none=True, required=True)
+    rate = ma.fields.Decimal(
+        as_string=True,
+        allow_none=True,
+        required=True,
+        metadata={
+            "type": "string",  # as_string: "0.7500", not a JSON number
+            "pattern": "^(0\\.[0-9]{4}|1\\.0000)$",
+            "description": "renewed / due, to four places (half-up); null when none were due",
+        },
+    )
 
 
 class UpcomingSchema(ma.Schema):
@@ -102,37 +111,6 @@ def _report(args: dict[str, Any]) -> RenewalReport:
     )
 
 
-def as_json(report: RenewalReport) -> dict[str, Any]:
-    money = lambda amount: Money(amount, report.currency)  # noqa: E731
-    return {
-        "period": {"from_": report.period.months()[0], "to": report.period.months()[-1]},
-        "rows": [
-            {
-                **vars(r),
-                "revenue": money(r.revenue),
-                "refunded": money(r.refunded),
-                "net": money(r.net),
-            }
-            for r in report.rows
-        ],
-        "totals": {
-            "count": report.totals["count"],
-            **{k: money(report.totals[k]) for k in ("revenue", "refunded", "net")},
-        },
-        "renewal_rate": [
-            {**vars(r), "not_renewed": r.not_renewed, "rate": r.rate} for r in report.renewal_rate
-        ],
-        "upcoming": [
-            {
-                "month": u.month,
-                "expiring": u.expiring,
-                "potential_revenue": money(u.potential_revenue),
-            }
-            for u in report.upcoming
-        ],
-    }
-
-
 def as_csv(report: RenewalReport) -> Response:
     """RFC 4180 (CRLF, quoted where needed), a header row, amounts as 120.00, streamed."""
 
@@ -141,7 +119,7 @@ def as_csv(report: RenewalReport) -> Response:
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for r in report.rows:
-            amounts = (format_decimal(a) for a in (r.revenue, r.refunded, r.net))
+            amounts = (format_decimal(a.amount) for a in (r.revenue, r.refunded, r.net))
             writer.writerow((r.month, r.edition, r.rate, r.count, *amounts, report.currency))
             yield buffer.getvalue()
             buffer.seek(0)
@@ -169,7 +147,7 @@ class RenewalsReport(MethodView):
         report = _report(args)
         if request.accept_mimetypes.best_match(["application/json", CSV]) == CSV:
             return as_csv(report)
-        return as_json(report)
+        return report
 
 
 @blp.route("/reports/renewals/link")
@@ -177,7 +155,7 @@ class RenewalsReportLink(MethodView):
     @requires(FINANCE)
     @blp.arguments(ReportArgsSchema, location="query")
     @blp.response(200, SignedLinkSchema)
-    def post(self, args: dict[str, Any]) -> dict[str, Any]:
+    def post(self, args: dict[str, Any]) -> IssuedLink:
         """A signed link (7 days) to the report's page, for people and printers."""
         parse_period(args["from_"], args["to"])
         claims = {"from": args["from_"], "to": args["to"], "edition": args.get("edition")}
@@ -216,7 +194,7 @@ def chart(report: RenewalReport) -> dict[str, Any]:
     months = report.period.months()
     by = {(m, rate): 0 for m in months for rate in RATES}
     for r in report.rows:
-        by[(r.month, r.rate)] += r.net
+        by[(r.month, r.rate)] += r.net.amount
     ticks = _ticks(max(by.values()))
     scale = ticks[-1]
     left = 10 + DIGIT * max(len(format_decimal(t)) for t in ticks)

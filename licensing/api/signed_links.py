@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, request
@@ -14,17 +14,25 @@ from licensing.domain.errors import NotFound
 
 
 @dataclass(frozen=True)
+class IssuedLink:
+    """A link as it is shown (`SignedLinkSchema`): where, and until when it opens its page."""
+
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class SignedLink:
     """A kind of link: its salt keeps one kind's tokens from opening another kind's page."""
 
     salt: str
     lifetime: timedelta
 
-    def issue(self, path: str, claims: dict[str, Any]) -> dict[str, Any]:
-        """A link to the page at `path` carrying `claims`, as `SignedLinkSchema` shows it."""
+    def issue(self, path: str, claims: dict[str, Any]) -> IssuedLink:
+        """A link to the page at `path` carrying `claims`."""
         expires = utcnow() + self.lifetime
         token = self.serializer().dumps({**claims, "exp": int(expires.timestamp())})
-        return {"url": f"{request.host_url}{path}?token={token}", "expires_at": expires}
+        return IssuedLink(f"{request.host_url}{path}?token={token}", expires)
 
     def claims(self, **expected: Any) -> dict[str, Any]:
         """The claims of this request's `token`, which must carry `expected` (the page's own

@@ -35,6 +35,14 @@ class Period:
         """The first instant after the period."""
         return self.last + relativedelta(months=1)
 
+    @property
+    def first_month(self) -> str:
+        return month_label(self.first)
+
+    @property
+    def last_month(self) -> str:
+        return month_label(self.last)
+
     def months(self) -> list[str]:
         out, month = [], self.first
         while month <= self.last:

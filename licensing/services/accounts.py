@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from licensing.adapters.models import Customer, Partner
 from licensing.domain.access import customer_in_sight
 from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.extensions import db
+from licensing.services.history import HistoryLine, history_lines
 from licensing.services.transactions import commit, violated
 
 EMAIL_UNIQUE = ("uq_customers_email", "customers.email")
@@ -72,6 +74,31 @@ def get_customer(
             f"There is no customer with the id {customer_id}.", code="CUSTOMER_NOT_FOUND"
         )
     return customer
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """A customer account as it is shown, with its history (bans set and lifted: R13, D11)."""
+
+    id: int
+    email: str
+    name: str
+    created_at: datetime
+    partner_id: int | None
+    history: tuple[HistoryLine, ...]
+
+
+def show_customer(customer_id: int, *, partner_id: int | None = None) -> CustomerView:
+    """A customer and its history, within a partner's sight (D26)."""
+    customer = get_customer(customer_id, partner_id=partner_id, with_history=True)
+    return CustomerView(
+        id=customer.id,
+        email=customer.email,
+        name=customer.name,
+        created_at=customer.created_at,
+        partner_id=customer.partner_id,
+        history=history_lines(customer.history),
+    )
 
 
 def create_partner(

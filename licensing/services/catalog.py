@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,8 +15,10 @@ from licensing.extensions import db
 from licensing.services.transactions import commit
 
 
-def list_editions() -> list[Edition]:
-    return list(db.session.execute(select(Edition).order_by(Edition.priority)).scalars())
+def list_editions() -> Page[Edition]:
+    """Every edition on sale (one page)."""
+    editions = db.session.execute(select(Edition).order_by(Edition.priority)).scalars()
+    return Page(list(editions), next_cursor=None)
 
 
 def get_edition(code: str) -> Edition:
@@ -51,6 +54,23 @@ def list_releases(*, limit: int, cursor: str | None) -> Page[Release]:
         limit=limit,
         cursor=cursor,
     )
+
+
+@dataclass(frozen=True)
+class ReleaseRef:
+    version: str
+    released_at: datetime
+
+
+def newest_allowed_release(updates_until: datetime) -> ReleaseRef | None:
+    """D17: the newest release published on or before `updates_until`."""
+    release = db.session.execute(
+        select(Release)
+        .where(Release.released_at <= updates_until)
+        .order_by(Release.released_at.desc(), Release.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return ReleaseRef(release.version, release.released_at) if release is not None else None
 
 
 def find_release(version: str) -> Release | None:

@@ -19,10 +19,14 @@ from licensing.domain.entitlements import (
     Department,
     DomainLicense,
     Entitlement,
+    EntitlementCode,
+    Priority,
     decide,
+    priority_of,
 )
 from licensing.domain.errors import Invalid, NotFound
 from licensing.domain.licenses import Channel, LicenseStatus
+from licensing.domain.money import Money
 from licensing.domain.quotes import WarrantyCode, warranty_decision
 from licensing.extensions import db
 
@@ -248,4 +252,106 @@ def warranty_entitlement(*, customer_id: int, quote_id: int, at: datetime) -> Wa
         quote_id=quote_id,
         warranty_until=quote.warranty_until if own else None,
         desk=desk_at(at),
+    )
+
+
+@dataclass(frozen=True)
+class LicenseShown:
+    """The license that decided, as the helpdesk sees it."""
+
+    key: str
+    edition: str
+    channel: Channel
+    support_until: datetime
+    updates_until: datetime
+
+
+@dataclass(frozen=True)
+class PaidWork:
+    """R14: the rate the helpdesk can offer, on every answer (denials included)."""
+
+    rate_per_hour: Money
+
+
+@dataclass(frozen=True)
+class WarrantyQuote:
+    id: int
+    warranty_until: datetime | None  # to the quote's own customer only
+
+
+@dataclass(frozen=True)
+class EntitlementView:
+    """The helpdesk's answer to one ticket form, as it is shown; a denial is an answer too
+    (`allowed` false, with its code)."""
+
+    allowed: bool
+    code: EntitlementCode | WarrantyCode
+    department: Department
+    customer_id: int
+    priority: Priority
+    paid_work: PaidWork
+    desk: DeskAnswer
+    domain: str | None = None
+    license: LicenseShown | None = None
+    partner: PartnerContact | None = None
+    ban: BanFacts | None = None
+    version_current: bool | None = None
+    quote: WarrantyQuote | None = None
+
+
+def show_entitlement(
+    *,
+    customer_id: int,
+    department: Department,
+    domain: str | None,
+    version: str | None,
+    quote_id: int | None,
+    paid_work_rate: int,
+    at: datetime,
+) -> EntitlementView:
+    """The answer to a ticket form: `entitlement` (R4-R13), or for department=warranty
+    `warranty_entitlement` on `quote_id` (R16); `paid_work_rate` in minor units an hour."""
+    paid_work = PaidWork(Money(paid_work_rate))
+    if department is Department.WARRANTY:
+        if quote_id is None:
+            raise Invalid.field(
+                "quote_id", "A warranty question (department=warranty) needs a quote_id."
+            )
+        warranty = warranty_entitlement(customer_id=customer_id, quote_id=quote_id, at=at)
+        return EntitlementView(
+            allowed=warranty.code is WarrantyCode.ALLOWED,
+            code=warranty.code,
+            department=department,
+            customer_id=warranty.customer.customer_id,
+            priority=priority_of(warranty.customer.best_edition),
+            paid_work=paid_work,
+            desk=warranty.desk,
+            ban=warranty.customer.active_ban,
+            quote=WarrantyQuote(warranty.quote_id, warranty.warranty_until),
+        )
+    answer = entitlement(
+        customer_id=customer_id, department=department, domain=domain, version=version, at=at
+    )
+    decision = answer.decision
+    return EntitlementView(
+        allowed=decision.allowed,
+        code=decision.code,
+        department=answer.department,
+        customer_id=answer.customer_id,
+        priority=decision.priority,
+        paid_work=paid_work,
+        desk=answer.desk,
+        domain=answer.domain,
+        license=_license_shown(decision.license, answer.license_key),
+        partner=answer.partner,
+        ban=decision.ban,
+        version_current=answer.version_current,
+    )
+
+
+def _license_shown(license: DomainLicense | None, key: str | None) -> LicenseShown | None:
+    if license is None or key is None:
+        return None
+    return LicenseShown(
+        key, license.edition, license.channel, license.support_until, license.updates_until
     )

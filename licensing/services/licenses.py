@@ -21,6 +21,8 @@ from licensing.domain.periods import license_dates
 from licensing.extensions import db
 from licensing.services import notices
 from licensing.services.accounts import get_customer
+from licensing.services.catalog import ReleaseRef, newest_allowed_release
+from licensing.services.history import HistoryLine, history_lines
 from licensing.services.transactions import commit, flush
 
 LIVE_DOMAIN_INDEX = ("uq_licenses_live_domain", "licenses.domain")
@@ -207,13 +209,70 @@ def get_license(key: str, *, partner_id: int | None = None) -> License:
     return find_license(key, partner_id=partner_id, with_history=True)
 
 
+@dataclass(frozen=True)
+class LicenseSummary:
+    """A license as a list shows it: its binding, owner and dates."""
+
+    key: str
+    edition_code: str
+    domain: str
+    customer_id: int
+    channel: str
+    partner_id: int | None
+    status: str
+    purchased_at: datetime
+    support_until: datetime
+    updates_until: datetime
+    preferential_renewal_until: datetime
+
+
+@dataclass(frozen=True)
+class LicenseView(LicenseSummary):
+    """A license as it is shown alone: with what it may install (D17) and its history."""
+
+    newest_allowed_release: ReleaseRef | None
+    history: tuple[HistoryLine, ...]
+
+
+def license_summary(license: License) -> LicenseSummary:
+    return LicenseSummary(**_summary_fields(license))
+
+
+def _summary_fields(license: License) -> dict[str, Any]:
+    return {
+        "key": license.key,
+        "edition_code": license.edition_code,
+        "domain": license.domain,
+        "customer_id": license.customer_id,
+        "channel": license.channel,
+        "partner_id": license.partner_id,
+        "status": license.status,
+        "purchased_at": license.purchased_at,
+        "support_until": license.support_until,
+        "updates_until": license.updates_until,
+        "preferential_renewal_until": license.preferential_renewal_until,
+    }
+
+
+def show_license(key: str, *, partner_id: int | None = None) -> LicenseView:
+    """The license a key names, within a partner's sight (D26), with the newest release its
+    updates subscription covers (D17) and its history, oldest first."""
+    license = get_license(key, partner_id=partner_id)
+    return LicenseView(
+        **_summary_fields(license),
+        newest_allowed_release=newest_allowed_release(license.updates_until),
+        history=history_lines(license.history),
+    )
+
+
 def list_customer_licenses(
     customer_id: int, *, partner_id: int | None, limit: int, cursor: str | None
-) -> Page[License]:
+) -> Page[LicenseSummary]:
     """A customer's licenses; a partner (`partner_id`) sees those it sold to its own
     customers, and another's customer is unknown to it (D26)."""
     get_customer(customer_id, partner_id=partner_id)
     stmt = select(License).where(License.customer_id == customer_id)
     if partner_id is not None:
         stmt = stmt.where(License.partner_id == partner_id)
-    return paginate(stmt, id_column=License.id, limit=limit, cursor=cursor)
+    page = paginate(stmt, id_column=License.id, limit=limit, cursor=cursor)
+    return Page([license_summary(license) for license in page.items], page.next_cursor)

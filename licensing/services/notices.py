@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from licensing.adapters.models import Delivery, License, Notice, Subscriber
 from licensing.adapters.notice_sender import NoticeSender
+from licensing.adapters.pagination import Page
 from licensing.domain.errors import NotFound
 from licensing.domain.licenses import LicenseStatus
 from licensing.domain.notices import (
@@ -221,8 +222,10 @@ def add_subscriber(*, url: str, secret: str, now: datetime) -> Subscriber:
     return subscriber
 
 
-def list_subscribers() -> list[Subscriber]:
-    return list(db.session.execute(select(Subscriber).order_by(Subscriber.id)).scalars())
+def list_subscribers() -> Page[Subscriber]:
+    """Every subscriber, enabled or not (one page)."""
+    subscribers = db.session.execute(select(Subscriber).order_by(Subscriber.id)).scalars()
+    return Page(list(subscribers), next_cursor=None)
 
 
 def disable_subscriber(subscriber_id: int, *, now: datetime) -> Subscriber:
@@ -236,15 +239,15 @@ def disable_subscriber(subscriber_id: int, *, now: datetime) -> Subscriber:
     return subscriber
 
 
-def dead_letters(*, limit: int = 500) -> list[Delivery]:
-    return list(
-        db.session.execute(
-            select(Delivery)
-            .where(Delivery.dead_at.is_not(None))
-            .order_by(Delivery.dead_at.desc())
-            .limit(limit)
-        ).scalars()
-    )
+def dead_letters(*, limit: int = 500) -> Page[Delivery]:
+    """The newest `limit` deliveries given up (one page)."""
+    dead = db.session.execute(
+        select(Delivery)
+        .where(Delivery.dead_at.is_not(None))
+        .order_by(Delivery.dead_at.desc())
+        .limit(limit)
+    ).scalars()
+    return Page(list(dead), next_cursor=None)
 
 
 def retry_dead_letter(delivery_id: int, *, now: datetime) -> Delivery:

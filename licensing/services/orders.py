@@ -25,6 +25,7 @@ from licensing.domain.orders import (
 )
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
+from licensing.services.history import HistoryLine, history_lines
 from licensing.services.transactions import commit, flush
 
 
@@ -169,7 +170,7 @@ class OrderView:
     refund_reason: str | None
     failure_message: str | None
     payment: PaymentView
-    history: tuple[OrderEvent, ...]
+    history: tuple[HistoryLine, ...]
     domain: str | None = None
     rate: str | None = None
     percent: int | None = None
@@ -197,7 +198,7 @@ def order_view(order: Order, *, secret_shown: bool, **of_its_kind: Any) -> Order
             payment_intent_id=order.payment_intent_id,
             client_secret=order.client_secret if secret_shown else None,
         ),
-        history=tuple(order.history),
+        history=history_lines(order.history),
         **of_its_kind,
     )
 

@@ -50,6 +50,19 @@ class Delivery:
     now: datetime
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """What Stripe is answered once an event's effects are committed."""
+
+    outcome: str  # APPLIED, DUPLICATE or IGNORED
+    received: bool = True
+
+
+def receive_event(*, event: WebhookEvent, gateway: PaymentGateway, now: datetime) -> Receipt:
+    """`handle_event`, answered as a receipt."""
+    return Receipt(handle_event(event=event, gateway=gateway, now=now))
+
+
 def handle_event(*, event: WebhookEvent, gateway: PaymentGateway, now: datetime) -> str:
     """Apply one verified event in one transaction; the same event id is applied only once.
 

@@ -12,13 +12,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from licensing.adapters.models import Customer, Order, Quote, QuoteEvent, QuoteLine
+from licensing.adapters.pagination import Page
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict, Invalid, NotFound
-from licensing.domain.money import CURRENCY
+from licensing.domain.money import CURRENCY, Money
 from licensing.domain.orders import OrderKind, OrderStatus, RefundReason, paid_too_late
 from licensing.domain.periods import rfc3339
 from licensing.domain.quotes import (
+    SERVICES_OUTSIDE_SUPPORT,
     QuoteStatus,
+    Service,
     WorkCategory,
     amount_for,
     ensure_transition,
@@ -28,6 +31,7 @@ from licensing.domain.quotes import (
 )
 from licensing.extensions import db
 from licensing.services.accounts import get_customer
+from licensing.services.history import HistoryLine, history_lines
 from licensing.services.licenses import find_license
 from licensing.services.orders import open_order
 from licensing.services.transactions import commit
@@ -114,6 +118,78 @@ def get_quote(quote_id: int, *, lock: bool = False) -> Quote:
     if quote is None:
         raise NotFound(f"There is no quote with the id {quote_id}.", code="QUOTE_NOT_FOUND")
     return quote
+
+
+@dataclass(frozen=True)
+class QuoteLineView:
+    category: str
+    service: str | None
+    description: str
+    quarters: int
+    hours: float
+    amount: Money  # D12: its hours at the quote's rate, exactly
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    """A quote as it is shown, its amounts in money and its history line by line."""
+
+    id: int
+    status: str
+    customer_id: int
+    license_key: str | None
+    lines: tuple[QuoteLineView, ...]
+    hours: float
+    rate_per_hour: Money
+    amount: Money
+    created_at: datetime
+    sent_at: datetime | None
+    valid_until: datetime | None
+    accepted_at: datetime | None
+    order_id: int | None
+    paid_at: datetime | None
+    completed_at: datetime | None
+    warranty_starts_at: datetime | None
+    warranty_until: datetime | None
+    history: tuple[HistoryLine, ...]
+
+
+def show_quote(quote_id: int, *, now: datetime) -> QuoteView:
+    """D12: a sent quote past its validity is shown as expired, before any change stores it
+    so (`_for_change`)."""
+    quote = get_quote(quote_id)
+    lapsed = has_lapsed(QuoteStatus(quote.status), quote.valid_until, now)
+    money = lambda amount: Money(amount, quote.currency)  # noqa: E731
+    return QuoteView(
+        id=quote.id,
+        status=QuoteStatus.EXPIRED.value if lapsed else quote.status,
+        customer_id=quote.customer_id,
+        license_key=quote.license.key if quote.license is not None else None,
+        lines=tuple(
+            QuoteLineView(
+                category=line.category,
+                service=line.service,
+                description=line.description,
+                quarters=line.quarters,
+                hours=line.hours,
+                amount=money(amount_for(line.quarters, quote.rate_per_hour)),
+            )
+            for line in quote.lines
+        ),
+        hours=quote.hours,
+        rate_per_hour=money(quote.rate_per_hour),
+        amount=money(quote.amount),
+        created_at=quote.created_at,
+        sent_at=quote.sent_at,
+        valid_until=quote.valid_until,
+        accepted_at=quote.accepted_at,
+        order_id=quote.order_id,
+        paid_at=quote.paid_at,
+        completed_at=quote.completed_at,
+        warranty_starts_at=quote.warranty_starts_at,
+        warranty_until=quote.warranty_until,
+        history=history_lines(quote.history),
+    )
 
 
 def _for_change(quote_id: int, now: datetime) -> Quote:
@@ -209,6 +285,11 @@ def mark_paid(order: Order, *, actor: str, now: datetime) -> bool:
     _move(quote, QuoteStatus.PAID, actor=actor, at=now, order_id=order.id)
     quote.paid_at = order.paid_at
     return True
+
+
+def services_outside_support() -> Page[Service]:
+    """R15: what support does not cover and is quoted individually (one page)."""
+    return Page(list(SERVICES_OUTSIDE_SUPPORT), next_cursor=None)
 
 
 class WorkOrders:

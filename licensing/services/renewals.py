@@ -4,12 +4,13 @@ applying or taking back a paid renewal (R18, D8, D9, D13-D16)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from licensing.adapters.models import Customer, Edition, License, Order, Release, Renewal
+from licensing.adapters.models import Customer, Edition, License, Order, Renewal
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict
 from licensing.domain.licenses import LIVE_STATUSES
@@ -19,6 +20,7 @@ from licensing.domain.orders import OrderKind, RefundReason, payment_taken_back
 from licensing.domain.periods import rfc3339
 from licensing.domain.renewals import (
     RenewalQuote,
+    RenewalRate,
     extended_until,
     quote,
     recomputed_updates_until,
@@ -46,8 +48,31 @@ def _quote_for(license: License, at: datetime) -> tuple[RenewalQuote, Edition]:
     return offer, edition
 
 
-def renewal_quote(key: str, *, at: datetime, partner_id: int | None = None) -> RenewalQuote:
-    return _quote_for(find_license(key, partner_id=partner_id), at)[0]
+@dataclass(frozen=True)
+class RenewalOffer:
+    """A renewal quote as it is shown: its price and the list price it is a percentage of
+    (D13), and the dates it moves."""
+
+    rate: RenewalRate
+    percent: int
+    price: Money
+    list_price: Money
+    preferential_until: datetime
+    updates_until: datetime
+    new_updates_until: datetime
+
+
+def renewal_quote(key: str, *, at: datetime, partner_id: int | None = None) -> RenewalOffer:
+    offer, edition = _quote_for(find_license(key, partner_id=partner_id), at)
+    return RenewalOffer(
+        rate=offer.rate,
+        percent=offer.percent,
+        price=Money(offer.price, edition.currency),
+        list_price=Money(offer.list_price, edition.currency),
+        preferential_until=offer.preferential_until,
+        updates_until=offer.updates_until,
+        new_updates_until=offer.new_updates_until,
+    )
 
 
 def create_renewal_order(
@@ -196,13 +221,3 @@ def _renewal_recorded(order: Order) -> bool:
 
 
 RENEWAL = RenewalOrders()
-
-
-def newest_allowed_release(updates_until: datetime) -> Release | None:
-    """D17: the newest release published on or before `updates_until`."""
-    return db.session.execute(
-        select(Release)
-        .where(Release.released_at <= updates_until)
-        .order_by(Release.released_at.desc(), Release.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()

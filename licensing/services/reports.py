@@ -4,7 +4,7 @@ answer on SQLite and PostgreSQL, no Python loop over licenses or renewals."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 
 from licensing.adapters.models import Edition, License, Renewal
 from licensing.domain.licenses import LicenseStatus
-from licensing.domain.money import percent_of
+from licensing.domain.money import CURRENCY, Money, percent_of
 from licensing.domain.renewals import PERCENT, RenewalRate
 from licensing.domain.reports import Period, month_label, renewal_rate
 from licensing.extensions import db
@@ -33,12 +33,23 @@ class Row:
     edition: str
     rate: str
     count: int
-    revenue: int
-    refunded: int
+    revenue: Money
+    refunded: Money  # of that revenue, what was refunded since (D9)
 
     @property
-    def net(self) -> int:
-        return self.revenue - self.refunded
+    def net(self) -> Money:
+        return Money(self.revenue.amount - self.refunded.amount, self.revenue.currency)
+
+
+@dataclass(frozen=True)
+class Totals:
+    count: int
+    revenue: Money
+    refunded: Money
+
+    @property
+    def net(self) -> Money:
+        return Money(self.revenue.amount - self.refunded.amount, self.revenue.currency)
 
 
 @dataclass(frozen=True)
@@ -61,34 +72,35 @@ class RateRow:
 class UpcomingRow:
     month: str
     expiring: int
-    potential_revenue: int
+    potential_revenue: Money
 
 
 @dataclass(frozen=True)
 class RenewalReport:
+    """D18 as it is shown (JSON, CSV and the page alike); amounts are the prices paid (D2)."""
+
     period: Period
     currency: str
-    rows: list[Row]
-    renewal_rate: list[RateRow]
-    upcoming: list[UpcomingRow]
-    totals: dict[str, int] = field(default_factory=dict)
+    rows: tuple[Row, ...]
+    totals: Totals
+    renewal_rate: tuple[RateRow, ...]
+    upcoming: tuple[UpcomingRow, ...]
 
 
 def renewal_report(*, period: Period, edition: str | None, now: datetime) -> RenewalReport:
     rows = _renewals_by_month(period, edition)
-    totals = {
-        "count": sum(r.count for r in rows),
-        "revenue": sum(r.revenue for r in rows),
-        "refunded": sum(r.refunded for r in rows),
-    }
-    totals["net"] = totals["revenue"] - totals["refunded"]
+    totals = Totals(
+        count=sum(r.count for r in rows),
+        revenue=Money(sum(r.revenue.amount for r in rows), CURRENCY),
+        refunded=Money(sum(r.refunded.amount for r in rows), CURRENCY),
+    )
     return RenewalReport(
         period=period,
-        currency="USD",
-        rows=rows,
-        renewal_rate=_renewal_rate(period, edition),
-        upcoming=_upcoming(period, edition, now),
+        currency=CURRENCY,
+        rows=tuple(rows),
         totals=totals,
+        renewal_rate=tuple(_renewal_rate(period, edition)),
+        upcoming=tuple(_upcoming(period, edition, now)),
     )
 
 
@@ -113,7 +125,7 @@ def _renewals_by_month(period: Period, edition: str | None) -> list[Row]:
     if edition:
         stmt = stmt.where(Renewal.edition_code == edition)
     return [
-        Row(m, e, r, int(c), int(rev or 0), int(ref or 0))
+        Row(m, e, r, int(c), Money(int(rev or 0), CURRENCY), Money(int(ref or 0), CURRENCY))
         for m, e, r, c, rev, ref in db.session.execute(stmt)
     ]
 
@@ -201,4 +213,4 @@ def _upcoming(period: Period, edition: str | None, now: datetime) -> list[Upcomi
         expiring[m] += int(count)
         revenue[m] += int(count) * percent_of(int(list_price), PERCENT[RenewalRate.PREFERENTIAL])
     months = [m for m in period.months() if m >= month_label(start)]
-    return [UpcomingRow(m, expiring[m], revenue[m]) for m in months]
+    return [UpcomingRow(m, expiring[m], Money(revenue[m], CURRENCY)) for m in months]

@@ -19,9 +19,9 @@ from licensing.api.fields import (
     DOMAIN_PATTERN,
     INSTANT_PATTERN,
     LOCAL_URL_PATTERN,
-    NOT_BLANK,
     URL_PATTERN,
     Instant,
+    trimmed_text,
 )
 from licensing.domain.domains import normalize_domain
 from tests.factories import Api, created, new_customer, ok, problem
@@ -134,11 +134,19 @@ def test_every_subscriber_url_the_pattern_allows_is_a_url(url: str) -> None:
     ma.validate.URL(schemes={"http", "https"}, require_tld=False)(url)
 
 
-def test_text_of_only_white_space_is_refused_as_the_pattern_says(admin: Api) -> None:
-    for blank in ("\x1c", " \u3000 ", "\t"):
-        assert not re.search(NOT_BLANK, blank)
+def test_text_is_counted_once_trimmed_as_the_pattern_says(
+    document: dict[str, Any], admin: Api
+) -> None:
+    name = component(document, "Customer")["name"]
+    assert name["pattern"] == trimmed_text(200) and "maxLength" not in name
+    for blank in ("\x1c", " \u3000 ", "\t", "x" * 201):
+        assert not re.fullmatch(name["pattern"], blank)
         answer = admin.post("/v1/customers", json={"email": "blank@example.com", "name": blank})
         assert "name" in problem(answer, 422, "VALIDATION_FAILED")["errors"]
+    padded = "\n" + "x" * 200 + " "  # 202 characters, 200 once trimmed
+    assert re.fullmatch(name["pattern"], padded)
+    answer = admin.post("/v1/customers", json={"email": "padded@example.com", "name": padded})
+    assert created(answer)["name"] == "x" * 200
 
 
 def test_editions_are_an_enum_and_orders_one_of_their_kinds(document: dict[str, Any]) -> None:
@@ -211,3 +219,27 @@ def test_a_work_order_without_an_edition_conforms(app: Flask, admin: Api) -> Non
     assert ok(answer)["kind"] == "work" and answer.get_json()["edition"] is None
     document = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)
     document["/v1/orders/{order_id}"]["GET"].validate_response(answer)
+
+
+def test_a_renewal_rate_is_answered_as_the_decimal_text_documented(
+    app: Flask, admin: Api, document: dict[str, Any]
+) -> None:
+    """D18: `rate` is "0.0000"-style text (or null), not the JSON number the document said."""
+    customer = new_customer(admin)["id"]
+    created(
+        admin.post(
+            "/v1/licenses/import",
+            json={
+                "customer_id": customer,
+                "edition": "pro",
+                "domain": "rate.example.com",
+                "purchased_at": "2024-03-05T00:00:00Z",
+                "channel": "direct",
+            },
+        )
+    )  # its term ends 2025-03-05, never renewed
+    answer = admin.get("/v1/reports/renewals?from=2025-03&to=2025-04")
+    assert [row["rate"] for row in ok(answer)["renewal_rate"]] == ["0.0000", None]
+    assert component(document, "RateRow")["rate"]["type"] == ["string", "null"]
+    schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)
+    schema["/v1/reports/renewals"]["GET"].validate_response(answer)

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeSerializer
 
-from licensing.api.signed_links import QUOTE_PAGE, RENEWALS_REPORT_PAGE
+from licensing.api.signed_links import QUOTE_PAGE, RENEWALS_REPORT_PAGE, IssuedLink
 from tests.factories import Api, created, make_key, new_customer, ok, problem
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -38,13 +38,13 @@ def test_links_are_signed_as_before(app: Flask) -> None:
         report = RENEWALS_REPORT_PAGE.issue("reports/renewals", REPORT_CLAIMS)
     exp = int((T0 + timedelta(days=30)).timestamp())
     token = signed_as_before(app, "quote-page", {"quote": 7, "exp": exp})
-    assert quote == {
-        "url": f"https://billing.example.com/quotes/7?token={token}",
-        "expires_at": T0 + timedelta(days=30),
-    }
+    assert quote == IssuedLink(
+        url=f"https://billing.example.com/quotes/7?token={token}",
+        expires_at=T0 + timedelta(days=30),
+    )
     exp = int((T0 + timedelta(days=7)).timestamp())
     token = signed_as_before(app, "renewals-report", {**REPORT_CLAIMS, "exp": exp})
-    assert report["url"] == f"https://billing.example.com/reports/renewals?token={token}"
+    assert report.url == f"https://billing.example.com/reports/renewals?token={token}"
 
 
 def test_a_link_signed_before_opens_its_page(app: Flask, client: FlaskClient, admin: Api) -> None:

@@ -114,9 +114,19 @@ RULES = (
 )
 
 
+# README: "an oversized body (64 KiB) 413" - JSON Schema bounds each field, never the whole
+# body, and a hundred quote lines of 2,000 characters each are valid and far larger.
+BODY_LIMIT = 64 * 1024
+TOO_LARGE = "a body of at most 64 KiB"
+
+
 def explain(case: Case, response: Response) -> list[str] | None:
     """The rules that refused this request, when each field the 422 names is one that a
-    rule beyond the schema refused (and the rule applies to what was sent); else None."""
+    rule beyond the schema refused (and the rule applies to what was sent), or a 413 for a
+    body that is indeed over the limit; else None."""
+    if response.status_code == 413:
+        sent = response.request.body or b""
+        return [TOO_LARGE] if len(sent) > BODY_LIMIT else None
     if response.status_code != 422:
         return None
     try:

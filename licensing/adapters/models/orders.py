@@ -65,6 +65,7 @@ class Order(db.Model):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failure_message: Mapped[str | None] = mapped_column(String(500))
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # by staff (D20)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refund_reason: Mapped[str | None] = mapped_column(String(40))
     dispute: Mapped[str | None] = mapped_column(String(8))

@@ -133,14 +133,16 @@ def deliver_notices(limit: int) -> None:
 )
 @click.option("--if-empty", is_flag=True, help="Do nothing when licenses already exist.")
 def demo_data(count: int, seed: int, if_empty: bool) -> None:
-    """Fill the database with licenses and years of their renewals and refunds, reproducibly."""
+    """Fill the database with licenses, years of their renewals and refunds, their purchase
+    orders and some paid work, reproducibly."""
     if if_empty and demo.has_licenses():
         click.echo("licenses exist already; no demo data added")
         return
     summary = demo.generate(licenses=count, seed=seed, now=utcnow())
     click.echo(
         f"added {summary.customers} customers, {summary.licenses} licenses, "
-        f"{summary.renewals} renewals ({summary.refunded} refunded)"
+        f"{summary.renewals} renewals ({summary.refunded} refunded), "
+        f"{summary.purchases} purchase orders, {summary.work} paid work orders"
     )
 
 

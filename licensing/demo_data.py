@@ -1,4 +1,5 @@
-"""Seeded, reproducible demo data: licenses over several years with renewals and refunds.
+"""Seeded, reproducible demo data: licenses over several years with renewals and refunds,
+the purchase orders of the licenses sold directly, and some paid work (`demo_orders`).
 
 A release history comes with it (one release every four months, the newest ten days old),
 so that `validate` with a `version` answers from the start (D17).
@@ -19,7 +20,18 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, insert, select, text
 
-from licensing.adapters.models import Customer, Edition, License, Order, Partner, Release, Renewal
+from licensing import demo_orders
+from licensing.adapters.models import (
+    Customer,
+    Edition,
+    License,
+    Order,
+    Partner,
+    Quote,
+    QuoteLine,
+    Release,
+    Renewal,
+)
 from licensing.domain.license_keys import generate_license_key
 from licensing.domain.money import percent_of
 from licensing.domain.orders import OrderKind, OrderStatus
@@ -39,6 +51,8 @@ class DemoSummary:
     renewals: int
     refunded: int
     releases: int
+    purchases: int = 0  # purchase orders, one per license sold directly
+    work: int = 0  # paid work orders
 
 
 def _next_id(model: Any) -> int:
@@ -132,16 +146,25 @@ def generate(*, licenses: int, seed: int, now: datetime) -> DemoSummary:
                 "created_at": now,
             }
         )
+    # After every row above, from a generator of their own: those rows stay the same.
+    more = demo_orders.purchases_and_work(
+        rows, prices=prices, order_id=order_id, quote_id=_next_id(Quote), seed=seed, now=now
+    )
     for model, batch in (
         (Customer, customers),
         (License, rows),
         (Order, orders),
         (Renewal, renewals),
+        (Order, more.orders),
+        (Quote, more.quotes),
+        (QuoteLine, more.lines),
     ):
         _bulk(model, batch)
     _advance_sequences()
     commit()
-    return DemoSummary(len(customers), len(rows), len(renewals), refunded, releases)
+    return DemoSummary(
+        len(customers), len(rows), len(renewals), refunded, releases, more.purchases, more.work
+    )
 
 
 def _renewal_payments(
@@ -234,7 +257,7 @@ def _advance_sequences() -> None:
     """Rows were written with their ids: move PostgreSQL's sequences past them."""
     if db.engine.dialect.name != "postgresql":
         return
-    for table in ("customers", "licenses", "orders", "renewals"):
+    for table in ("customers", "licenses", "orders", "renewals", "quotes"):
         sequence = f"pg_get_serial_sequence('{table}', 'id')"
         db.session.execute(text(f"SELECT setval({sequence}, (SELECT MAX(id) FROM {table}))"))
 

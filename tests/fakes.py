@@ -22,6 +22,8 @@ from licensing.adapters.payments import (
     PaymentEvent,
     PaymentIntentRef,
     PaymentSucceeded,
+    RefundRef,
+    RefundStatus,
     StripeGateway,
     WebhookEvent,
 )
@@ -40,6 +42,8 @@ class FakeGateway:
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     by_idempotency_key: dict[str, str] = field(default_factory=dict)
+    refund_status: RefundStatus = RefundStatus.SUCCEEDED  # what Stripe answers a new refund
+    refund_calls: int = 0  # every call, replayed or not
 
     def __post_init__(self) -> None:
         # Never used over the network: only its signature check.
@@ -89,16 +93,32 @@ class FakeGateway:
         return True
 
     def refund_payment_intent(
-        self, payment_intent_id: str, *, metadata: Mapping[str, str], idempotency_key: str
-    ) -> str:
+        self,
+        payment_intent_id: str,
+        *,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+        charge_id: str | None = None,
+    ) -> RefundRef:
+        """Like Stripe: the same key replays the first answer, as it was then."""
         self._check()
+        self.refund_calls += 1
         existing = self.by_idempotency_key.get(idempotency_key)
         if existing:
-            return existing
+            first = next(refund for refund in self.refunds if refund["id"] == existing)
+            return RefundRef(id=existing, status=first["status"])
         refund_id = f"re_{next(_ids)}"
         self.by_idempotency_key[idempotency_key] = refund_id
-        self.refunds.append({"id": refund_id, "payment_intent": payment_intent_id, **metadata})
-        return refund_id
+        self.refunds.append(
+            {
+                "id": refund_id,
+                "payment_intent": payment_intent_id,
+                "charge": charge_id,
+                "status": self.refund_status,
+                **metadata,
+            }
+        )
+        return RefundRef(id=refund_id, status=self.refund_status)
 
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEvent:
         return self._verifier.verify_event(payload, signature)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 import stripe
@@ -23,6 +24,22 @@ SIGNATURE_TOLERANCE = 300  # seconds either side of now, Stripe's default
 class PaymentIntentRef:
     id: str
     client_secret: str
+
+
+class RefundStatus(StrEnum):
+    """Where a refund stands in Stripe's answer: made, on its way, or not made."""
+
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RefundRef:
+    """Stripe's answer to a refund: its id, and whether the money has gone back yet."""
+
+    id: str
+    status: RefundStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,8 +126,16 @@ class PaymentGateway(Protocol):
         ...
 
     def refund_payment_intent(
-        self, payment_intent_id: str, *, metadata: Mapping[str, str], idempotency_key: str
-    ) -> str: ...
+        self,
+        payment_intent_id: str,
+        *,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+        charge_id: str | None = None,
+    ) -> RefundRef:
+        """The whole payment back, of the charge when it is known (the one Stripe reported
+        paid), else of the intent; the same key answers the same refund, never a second."""
+        ...
 
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEvent: ...
 
@@ -172,14 +197,23 @@ class StripeGateway:
         return True
 
     def refund_payment_intent(
-        self, payment_intent_id: str, *, metadata: Mapping[str, str], idempotency_key: str
-    ) -> str:
+        self,
+        payment_intent_id: str,
+        *,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+        charge_id: str | None = None,
+    ) -> RefundRef:
+        # Stripe takes either the charge or the intent, never both.
+        paid: dict[str, Any] = (
+            {"charge": charge_id} if charge_id else {"payment_intent": payment_intent_id}
+        )
         with _translated_errors():
             refund = self._client.v1.refunds.create(
-                params={"payment_intent": payment_intent_id, "metadata": dict(metadata)},
+                params={**paid, "metadata": dict(metadata)},
                 options={"idempotency_key": idempotency_key},
             )
-        return refund.id
+        return RefundRef(id=refund.id, status=refund_status(refund.status))
 
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEvent:
         """Check `Stripe-Signature` (HMAC-SHA256 of "t.body"), stamped within 5 minutes of now.
@@ -210,6 +244,17 @@ class StripeGateway:
             raise BadSignature("The webhook body is not a Stripe event.") from None
         payment = translate(event_type, obj, at) if isinstance(obj, Mapping) else None
         return WebhookEvent(id=event_id, type=event_type, payment=payment)
+
+
+def refund_status(status: str | None) -> RefundStatus:
+    """https://docs.stripe.com/api/refunds/object#refund_object-status: `requires_action`
+    is still on its way; `canceled` is as good as failed. An unknown status waits for
+    `charge.refunded`."""
+    if status == "succeeded":
+        return RefundStatus.SUCCEEDED
+    if status in ("failed", "canceled"):
+        return RefundStatus.FAILED
+    return RefundStatus.PENDING
 
 
 def translate(event_type: str, obj: Mapping[str, Any], at: datetime) -> PaymentEvent | None:

@@ -22,13 +22,14 @@ from licensing.api.fields import (
     Instant,
     MoneySchema,
     OmitNoneSchema,
+    Text,
     body_one_of,
 )
 from licensing.api.idempotency import Withheld, idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.orders import OrderKind, OrderStatus
-from licensing.services import order_kinds, payment_events
+from licensing.services import order_actions, order_kinds, payment_events
 from licensing.services.orders import OrderView
 from licensing.services.payment_events import Receipt
 
@@ -54,8 +55,24 @@ class RenewalOrderSchema(ma.Schema):
     license_key = ma.fields.String(required=True, validate=LICENSE_KEY)
 
 
+class UpgradeOrderSchema(ma.Schema):
+    """An active Pro license sold directly, moved up to Premium once paid, at the difference
+    of the two list prices now (D19); no date moves."""
+
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf([OrderKind.UPGRADE]))
+    license_key = ma.fields.String(required=True, validate=LICENSE_KEY)
+    edition = EditionCode(
+        required=True,
+        metadata={"description": "the higher edition (else 409 EDITION_NOT_HIGHER)"},
+    )
+
+
 # Each kind's own body: the document gives the request as exactly one of them.
-ORDER_KINDS = {OrderKind.PURCHASE: PurchaseOrderSchema, OrderKind.RENEWAL: RenewalOrderSchema}
+ORDER_KINDS = {
+    OrderKind.PURCHASE: PurchaseOrderSchema,
+    OrderKind.RENEWAL: RenewalOrderSchema,
+    OrderKind.UPGRADE: UpgradeOrderSchema,
+}
 ORDER_FIELDS = {
     kind: set(schema._declared_fields) - {"kind"} for kind, schema in ORDER_KINDS.items()
 }
@@ -63,6 +80,7 @@ ORDER_FIELDS = {
 
 class OrderRequestSchema(ma.Schema):
     """Purchase: customer_id, edition, domain. Renewal: license_key (of a live license).
+    Upgrade: license_key, edition (D19).
 
     Reads any kind's fields, then names what its kind requires or does not allow."""
 
@@ -119,11 +137,22 @@ class OrderSchema(OmitNoneSchema):
     price = ma.fields.Nested(MoneySchema, required=True)
     rate = ma.fields.String(metadata={"description": "renewals: preferential or standard"})
     percent = ma.fields.Integer(metadata={"description": "renewals: 20 or 30 (R18)"})
-    list_price = ma.fields.Nested(MoneySchema, metadata={"description": "renewals (D13)"})
+    list_price = ma.fields.Nested(
+        MoneySchema,
+        metadata={
+            "description": "renewals: the list price the percent is of (D13); upgrades: the "
+            "new edition's list price, from which the old one's was taken (D19)"
+        },
+    )
     created_at = Instant(required=True)
     expires_at = Instant(required=True)
     paid_at = Instant()
-    refund_reason = ma.fields.String(metadata={"description": "why the service refunded"})
+    refund_reason = ma.fields.String(
+        metadata={
+            "description": "why the money went back: `requested` (by staff, D20), or why the "
+            "service refunded by itself (`order_cancelled`, `order_expired`, ...)"
+        }
+    )
     failure_message = ma.fields.String()
     payment = ma.fields.Nested(PaymentSchema, required=True)
     history = ma.fields.List(ma.fields.Nested(HistoryEventSchema), required=True)
@@ -198,7 +227,8 @@ class Orders(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Create an order and its Stripe PaymentIntent; pay it with `payment.client_secret`.
 
-        A renewal's rate and price are locked now for the order's 24 hours (D8)."""
+        A renewal's rate and price, or an upgrade's price, are locked now for the order's
+        24 hours (D8)."""
         kind = OrderKind(body.pop("kind"))
         order = order_kinds.create_order(
             kind, **body, gateway=payment_gateway(), actor=current_principal().actor, now=utcnow()
@@ -215,6 +245,55 @@ class OrderById(MethodView):
 
         The PaymentIntent's client secret is shown to checkout (and admin) keys only, and
         only while the order can be paid."""
+        return _shown(order_id)
+
+
+class RefundRequestSchema(ma.Schema):
+    reason = Text(
+        required=True,
+        max_length=500,
+        metadata={
+            "description": "why staff give the money back; kept in the order's and "
+            "the license's history with the key that asked"
+        },
+    )
+
+
+@blp.route("/orders/<id:order_id>/refund")
+class OrderRefund(MethodView):
+    @requires(FINANCE)
+    @blp.arguments(RefundRequestSchema)
+    @blp.response(200, OrderSchema)
+    def post(self, body: dict[str, Any], order_id: int) -> Any:
+        """Refund a paid order in full through Stripe (D20), and take back what it bought
+        (D9): the order once Stripe has accepted the refund, `refund_reason: "requested"`.
+
+        Asked again, the same order and no second refund. Not paid: 409 ORDER_NOT_PAID (it
+        can be cancelled instead); in dispute: 409 ORDER_STATE; Stripe unreachable: 502,
+        nothing changed."""
+        order_actions.refund_order(
+            order_id,
+            note=body["reason"],
+            gateway=payment_gateway(),
+            actor=current_principal().actor,
+            now=utcnow(),
+        )
+        return _shown(order_id)
+
+
+@blp.route("/orders/<id:order_id>/cancel")
+class OrderCancel(MethodView):
+    @requires(CHECKOUT)
+    @blp.response(200, OrderSchema)
+    def post(self, order_id: int) -> Any:
+        """Cancel an order awaiting payment, and its PaymentIntent (D20): it can no longer be
+        paid, and a payment that arrives anyway is refunded (`order_cancelled`).
+
+        Any other state: 409 ORDER_STATE with `current_state`; Stripe unreachable: 502,
+        nothing changed."""
+        order_actions.cancel_order(
+            order_id, gateway=payment_gateway(), actor=current_principal().actor, now=utcnow()
+        )
         return _shown(order_id)
 
 

@@ -17,6 +17,7 @@ from licensing.api.fields import (
     Instant,
     MoneySchema,
     OmitNoneSchema,
+    Pattern,
     QueryId,
     page_schema,
 )
@@ -24,6 +25,7 @@ from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import HELPDESK
 from licensing.domain.bans import BanReason
+from licensing.domain.domains import normalize_domain
 from licensing.domain.entitlements import Department, EntitlementCode, Priority
 from licensing.domain.quotes import WarrantyCode
 from licensing.services import bans, entitlements
@@ -38,13 +40,13 @@ class EntitlementArgsSchema(ma.Schema):
     quote_id = QueryId(
         metadata={"description": "department=warranty: the paid work's quote (required there)"}
     )
-    domain = Domain()
+    # Checked here for every department, warranty questions (which read neither) included,
+    # so that what the document refuses is refused whatever the department: a domain by D3
+    # (422 DOMAIN_INVALID), a version by its shape (a published one: 422 VERSION_UNKNOWN).
+    domain = Domain(validate=[ma.validate.Length(min=1, max=2000), normalize_domain])
     version = ma.fields.String(
-        validate=ma.validate.Length(min=1, max=32),
-        metadata={
-            "pattern": VERSION_PATTERN,
-            "description": "a published release (else 422 VERSION_UNKNOWN)",
-        },
+        validate=[ma.validate.Length(min=1, max=32), Pattern(VERSION_PATTERN)],
+        metadata={"description": "a published release (else 422 VERSION_UNKNOWN)"},
     )
     at = Instant(
         request=True,

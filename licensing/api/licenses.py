@@ -1,4 +1,5 @@
-"""License routes: read, import, partner sale, domain rebinding (D5) and shop validation."""
+"""License routes: read, import, partner sale, domain rebinding (D5), transfer (D21) and shop
+validation."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from licensing.api.fields import (
     MoneySchema,
     OmitNoneSchema,
     PageArgsSchema,
+    Text,
     body_one_of,
     page_schema,
 )
@@ -29,7 +31,7 @@ from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.licenses import Channel, LicenseStatus
 from licensing.domain.renewals import RenewalRate
-from licensing.services import licenses, renewals, validation
+from licensing.services import licenses, renewals, transfers, validation
 from licensing.services.licenses import LicenseView, NewLicense
 
 blp = Blueprint("licenses", __name__, url_prefix="/v1", description="Licenses")
@@ -132,6 +134,16 @@ class DomainSchema(ma.Schema):
     domain = Domain(required=True)
 
 
+class TransferSchema(ma.Schema):
+    customer_id = Id(
+        required=True,
+        metadata={
+            "description": "the new owner: an existing customer (else 422 CUSTOMER_NOT_FOUND)"
+        },
+    )
+    note = Text(required=True, max_length=2000)  # why, kept in the license's history
+
+
 class ValidateSchema(ma.Schema):
     key = ma.fields.String(
         required=True,
@@ -211,6 +223,21 @@ class LicenseDomain(MethodView):
         """Move a license to another domain (D5); 409 DOMAIN_TAKEN when a live license has it."""
         license = licenses.rebind_domain(
             key=key, domain=body["domain"], actor=current_principal().actor, now=utcnow()
+        )
+        return _shown(license.key)
+
+
+@blp.route("/licenses/<license_key:key>/transfer")
+class LicenseTransfer(MethodView):
+    @requires(ADMIN)
+    @blp.arguments(TransferSchema)
+    @blp.response(200, LicenseSchema)
+    def post(self, body: dict[str, Any], key: str) -> Any:
+        """Give a license to another customer, as when its site is sold (D21): the history
+        names both owners; no date moves. 409 ALREADY_OWNER when that customer owns it, 409
+        LICENSE_INACTIVE when it is revoked; a partner-sold license stays its partner's."""
+        license = transfers.transfer_license(
+            key=key, **body, actor=current_principal().actor, now=utcnow()
         )
         return _shown(license.key)
 

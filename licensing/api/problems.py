@@ -25,6 +25,7 @@ from licensing.domain.errors import (
     PaymentFailed,
     UpstreamUnavailable,
 )
+from licensing.domain.orders import OrderStatus
 from licensing.domain.periods import rfc3339
 from licensing.domain.quotes import QuoteStatus
 
@@ -79,8 +80,11 @@ class ProblemSchema(ma.Schema):
         metadata={"description": "422: the messages of each invalid field (`lines.0.hours`)"},
     )
     current_state = ma.fields.String(
-        validate=ma.validate.OneOf(list(QuoteStatus)),
-        metadata={"description": "QUOTE_STATE: the status the quote is in now (D12)"},
+        validate=ma.validate.OneOf(sorted(set(QuoteStatus) | set(OrderStatus))),
+        metadata={
+            "description": "QUOTE_STATE: the status the quote is in now (D12); ORDER_STATE "
+            "and ORDER_NOT_PAID: the status the order is in now (D20)"
+        },
     )
     earliest_renewal_at = Instant(
         metadata={"description": "RENEWAL_TOO_EARLY: the first instant a renewal is allowed (D16)"}

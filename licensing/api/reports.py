@@ -16,14 +16,16 @@ from flask.views import MethodView
 from licensing.api.auth import public, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.fields import Instant, MoneySchema, SignedLinkSchema
+from licensing.api.revenue_report import RevenueKindSchema, RevenueRowSchema, revenue_csv
 from licensing.api.signed_links import RENEWALS_REPORT_PAGE, IssuedLink
 from licensing.clock import utcnow
 from licensing.domain.access import FINANCE
 from licensing.domain.money import format_decimal
 from licensing.domain.reports import FIRST_MONTH, LAST_MONTH, MONTH_PATTERN
 from licensing.domain.reports import period as parse_period
-from licensing.services import reports
+from licensing.services import reports, revenue_report
 from licensing.services.reports import RenewalReport
+from licensing.services.revenue_report import RevenueReport
 
 blp = Blueprint("reports", __name__, url_prefix="/v1", description="Finance reports")
 pages = FlaskBlueprint("report_pages", __name__)
@@ -40,12 +42,15 @@ def _month(description: str) -> dict[str, str]:
     }
 
 
-class ReportArgsSchema(ma.Schema):
+class PeriodArgsSchema(ma.Schema):
     """`to` not before `from` and at most 120 months after it (D18): checked by `period`."""
 
     from_ = ma.fields.String(required=True, data_key="from", metadata=_month("the first month"))
     to = ma.fields.String(required=True, metadata=_month("the last month, included"))
     edition = ma.fields.String(validate=ma.validate.Length(min=1, max=16))
+
+
+class ReportArgsSchema(PeriodArgsSchema):
     at = Instant(request=True, metadata={"description": "'now' for the months ahead (forecasts)"})
 
 
@@ -103,6 +108,13 @@ class ReportSchema(ma.Schema):
     upcoming = ma.fields.List(ma.fields.Nested(UpcomingSchema), required=True)
 
 
+class RevenueReportSchema(ma.Schema):
+    period = ma.fields.Nested(PeriodSchema, required=True)
+    rows = ma.fields.List(ma.fields.Nested(RevenueRowSchema), required=True)
+    by_kind = ma.fields.List(ma.fields.Nested(RevenueKindSchema), required=True)
+    totals = ma.fields.Nested(TotalsSchema, required=True)
+
+
 def _report(args: dict[str, Any]) -> RenewalReport:
     return reports.renewal_report(
         period=parse_period(args["from_"], args["to"]),
@@ -150,6 +162,24 @@ class RenewalsReport(MethodView):
         return report
 
 
+@blp.route("/reports/revenue")
+class RevenueByMonthReport(MethodView):
+    @requires(FINANCE)
+    @blp.arguments(PeriodArgsSchema, location="query")
+    @blp.response(200, RevenueReportSchema)
+    @blp.alt_response(200, content_type=CSV, description="The same rows as CSV (Accept: text/csv)")
+    def get(self, args: dict[str, Any]) -> Any:
+        """Every paid order by month and kind (a row for each, zeros included): count, revenue
+        at the prices paid, the part refunded since and net, with totals by kind and in all
+        (D18). Months in UTC; `edition` leaves out paid work, which has none."""
+        report = revenue_report.revenue_report(
+            period=parse_period(args["from_"], args["to"]), edition=args.get("edition")
+        )
+        if request.accept_mimetypes.best_match(["application/json", CSV]) == CSV:
+            return revenue_csv(report)
+        return report
+
+
 @blp.route("/reports/renewals/link")
 class RenewalsReportLink(MethodView):
     @requires(FINANCE)
@@ -165,15 +195,22 @@ class RenewalsReportLink(MethodView):
 @pages.route("/reports/renewals")
 @public
 def renewals_page() -> Any:
-    """The report as a page with a chart of monthly revenue by rate (inline SVG)."""
+    """The report as a page with a chart of monthly revenue by rate (inline SVG), and beside
+    it the revenue of every order kind over the same period (D18)."""
     claims = RENEWALS_REPORT_PAGE.claims()
     report = reports.renewal_report(
         period=parse_period(claims["from"], claims["to"]),
         edition=claims.get("edition"),
         now=utcnow(),
     )
+    revenue = revenue_report.revenue_report(period=report.period, edition=claims.get("edition"))
     return render_template(
-        "renewals.html", report=report, chart=chart(report), money=format_decimal
+        "renewals.html",
+        report=report,
+        chart=chart(report),
+        revenue=revenue,
+        revenue_chart=revenue_chart(revenue),
+        money=format_decimal,
     )
 
 
@@ -235,6 +272,67 @@ def chart(report: RenewalReport) -> dict[str, Any]:
         "base": base,
         "bar": round(bar, 2),
         "groups": groups,
+        "ticks": [{"y": round(base - plot * t / scale, 2), "value": t} for t in ticks],
+    }
+
+
+# One colour per order kind, in the kinds' order; a kind added later takes the next one.
+KIND_COLOURS = ("#2f6db5", "#e39b2d", "#3a9a5b", "#8e5bb5", "#c4493f", "#5b6770")
+
+
+def revenue_chart(report: RevenueReport) -> dict[str, Any]:
+    """Stacked bars of each month's net revenue, one segment per order kind, in the same
+    viewBox as the renewals chart and thinned month labels alike."""
+    months = report.period.months()
+    kinds = [k.kind for k in report.by_kind]
+    net = {(r.month, r.kind): r.net.amount for r in report.rows}
+    ticks = _ticks(max(sum(net[(m, k)] for k in kinds) for m in months))
+    scale = ticks[-1]
+    left = 10 + DIGIT * max(len(format_decimal(t)) for t in ticks)
+    base = CHART_HEIGHT - CHART_BOTTOM
+    plot = base - CHART_TOP
+    slot = (CHART_WIDTH - CHART_RIGHT - left) / len(months)
+    bar = min(48.0, slot * 0.6)
+    every = next((k for k in LABEL_EVERY if k * slot >= LABEL_GAP), LABEL_EVERY[-1])
+    groups = []
+    for n, m in enumerate(months):
+        x, top, segments = left + n * slot + (slot - bar) / 2, float(base), []
+        for k, kind in enumerate(kinds):
+            h = plot * net[(m, kind)] / scale
+            top -= h
+            colour, value = KIND_COLOURS[k % len(KIND_COLOURS)], net[(m, kind)]
+            segments.append(
+                {
+                    "kind": kind,
+                    "colour": colour,
+                    "y": round(top, 2),
+                    "h": round(h, 2),
+                    "value": value,
+                }
+            )
+        labelled = (int(m[5:]) - 1) % every == 0
+        groups.append(
+            {
+                "month": m,
+                "x": round(x, 2),
+                "label": m if labelled else None,
+                "label_x": round(left + n * slot + slot / 2, 2),
+                "bars": segments,
+            }
+        )
+    legend = [
+        {"kind": kind, "colour": KIND_COLOURS[k % len(KIND_COLOURS)]}
+        for k, kind in enumerate(kinds)
+    ]
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": round(left, 2),
+        "right": CHART_WIDTH - CHART_RIGHT,
+        "base": base,
+        "bar": round(bar, 2),
+        "groups": groups,
+        "legend": legend,
         "ticks": [{"y": round(base - plot * t / scale, 2), "value": t} for t in ticks],
     }
 

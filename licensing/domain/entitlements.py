@@ -48,7 +48,7 @@ class BanFacts:
 class DomainLicense:
     """The license bound to the asked domain (a live one, else this customer's last)."""
 
-    customer_id: int
+    customer_id: int  # its owner at the instant asked about (D21)
     edition: str
     channel: Channel
     status: LicenseStatus

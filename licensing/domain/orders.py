@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from licensing.domain.errors import Conflict
 from licensing.domain.licenses import LicenseStatus
 
 PAYABLE_FOR = timedelta(hours=24)  # D8
@@ -15,6 +16,7 @@ class OrderKind(StrEnum):
     PURCHASE = "purchase"
     RENEWAL = "renewal"
     WORK = "work"
+    UPGRADE = "upgrade"
 
 
 class OrderStatus(StrEnum):
@@ -24,6 +26,7 @@ class OrderStatus(StrEnum):
     FAILED = "failed"
     REFUNDED = "refunded"
     DISPUTED = "disputed"
+    CANCELLED = "cancelled"  # by staff, before it was paid (D20)
 
 
 class DisputeOutcome(StrEnum):
@@ -41,6 +44,9 @@ class RefundReason(StrEnum):
     LICENSE_INACTIVE = "license_inactive"
     QUOTE_STALE = "quote_stale"
     RENEWAL_TOO_EARLY = "renewal_too_early"
+    ORDER_CANCELLED = "order_cancelled"  # D20: paid after staff cancelled it
+    REQUESTED = "requested"  # D20: staff asked for the refund
+    EDITION_NOT_HIGHER = "edition_not_higher"
 
 
 def expires_at(created_at: datetime) -> datetime:
@@ -68,21 +74,67 @@ class PaymentFacts:
     expired_at: datetime | None = None
     refunded_at: datetime | None = None
     dispute: DisputeOutcome | None = None
+    cancelled_at: datetime | None = None  # by staff (D20), not a fact Stripe reported
 
 
 def order_status(facts: PaymentFacts) -> OrderStatus:
-    """D7 to D9: refunded outranks disputed, then paid; a later success beats a failure."""
+    """D7 to D9, D20: refunded outranks disputed, then paid; a later success beats a failure.
+
+    Cancelled (D20) ranks below paid, like expired: a payment that arrives anyway is a fact,
+    and it is given back (`refund_before_fulfilment`), so the order ends refunded."""
     if facts.refunded_at is not None:
         return OrderStatus.REFUNDED
     if facts.dispute in (DisputeOutcome.OPEN, DisputeOutcome.LOST):
         return OrderStatus.DISPUTED
     if facts.paid_at is not None:
         return OrderStatus.PAID
+    if facts.cancelled_at is not None:
+        return OrderStatus.CANCELLED
     if facts.expired_at is not None:
         return OrderStatus.EXPIRED
     if facts.failed_at is not None:
         return OrderStatus.FAILED
     return OrderStatus.AWAITING_PAYMENT
+
+
+def ensure_cancellable(status: OrderStatus) -> None:
+    """D20: only an order still awaiting its payment can be cancelled; 409 ORDER_STATE
+    naming the state it is in otherwise."""
+    if status is not OrderStatus.AWAITING_PAYMENT:
+        raise Conflict(
+            f"The order is {status.value}; only an order awaiting payment can be cancelled.",
+            code="ORDER_STATE",
+            extra={"current_state": status.value},
+        )
+
+
+def ensure_refundable(status: OrderStatus) -> None:
+    """D20: staff refund a paid order in full. One not paid is 409 ORDER_NOT_PAID (it can be
+    cancelled instead); one in dispute is 409 ORDER_STATE (Stripe refunds no disputed
+    charge: the dispute decides, D9)."""
+    if status is OrderStatus.PAID:
+        return
+    if status is OrderStatus.DISPUTED:
+        raise Conflict(
+            "The order's payment is disputed; the dispute decides whether it goes back.",
+            code="ORDER_STATE",
+            extra={"current_state": status.value},
+        )
+    raise Conflict(
+        f"The order is {status.value}; only a paid order can be refunded.",
+        code="ORDER_NOT_PAID",
+        extra={"current_state": status.value},
+    )
+
+
+def refund_before_fulfilment(*, cancelled: bool, paid_in_full: bool) -> RefundReason | None:
+    """D20, D7: a payment for an order staff cancelled, or not of the order's whole price,
+    buys nothing, whatever the kind of the order: it goes back."""
+    if cancelled:
+        return RefundReason.ORDER_CANCELLED
+    if not paid_in_full:
+        return RefundReason.AMOUNT_MISMATCH
+    return None
 
 
 def payment_taken_back(facts: PaymentFacts) -> bool:

@@ -50,6 +50,11 @@ TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
 }
 
 
+# D20: the money for paid work going back (a refund, a lost dispute) cancels the quote even
+# once paid or completed; staff's own cancel (TRANSITIONS) stays with drafts and sent quotes.
+CANCELLED_BY_REFUND = frozenset({QuoteStatus.PAID, QuoteStatus.COMPLETED})
+
+
 def ensure_transition(current: QuoteStatus, target: QuoteStatus) -> None:
     """409 QUOTE_STATE, naming the current state, for a move the lifecycle does not have."""
     if target not in TRANSITIONS[current]:
@@ -125,6 +130,16 @@ def has_lapsed(status: QuoteStatus, valid_until: datetime | None, now: datetime)
 def warranty_until(starts_at: datetime) -> datetime:
     """R16: one month of warranty from acceptance of all work or the move to our hosting."""
     return ensure_utc(starts_at) + WARRANTY
+
+
+def warranty_ended_by_refund(
+    starts_at: datetime | None, until: datetime | None, refunded_at: datetime
+) -> datetime | None:
+    """D20: the warranty of refunded work ends when the money goes back; the time it ran
+    before stays as it was (an `at=` before the refund still answers ALLOWED)."""
+    if starts_at is None or until is None:
+        return until
+    return min(until, max(ensure_utc(refunded_at), starts_at))
 
 
 class WarrantyCode(StrEnum):

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from licensing.adapters.models import Ban, Customer, Edition, License, Partner, Quote, Release
+from licensing.adapters.ownership import owned_at, owner_at, ownership_candidates
 from licensing.adapters.types import UTCDateTime
 from licensing.domain.desk import DeskAnswer, desk_at
 from licensing.domain.domains import normalize_domain
@@ -69,7 +70,7 @@ def entitlement(
         )
     row = None
     if department is Department.TECHNICAL_SUPPORT and normalized and customer.live_license_count:
-        row = _domain_license(normalized, customer_id)
+        row = _domain_license(normalized, customer_id, at)
     license = _license_facts(row)
     decision = decide(
         department=department,
@@ -93,8 +94,9 @@ def entitlement(
 
 def _customer_facts_statement() -> Select[Any]:
     """One statement: the customer, the ban applying at `:at` (D11), how many live licenses
-    they hold (R6 reading: refunded or revoked ones do not count) and the best edition among
-    them, and the current release (R10), with `:version` known or not.
+    they held at `:at` (R6 reading: refunded or revoked ones do not count; D21: a license
+    transferred after `:at` is still its previous owner's) and the best edition among them,
+    and the current release (R10), with `:version` known or not.
 
     Built once, with bound parameters, so each request only binds values to a statement
     SQLAlchemy has already compiled (the hot path's cost is the database, not Python)."""
@@ -115,11 +117,12 @@ def _customer_facts_statement() -> Select[Any]:
         .scalar_subquery()
     )
     live = License.status != LicenseStatus.REVOKED.value  # active or suspended (D4)
-    held = select(func.count(License.id)).where(License.customer_id == Customer.id, live)
+    owned = owned_at(bindparam("customer_id"), at)  # D21
+    held = select(func.count(License.id)).where(owned, live)
     best = (
         select(License.edition_code)
         .join(Edition, Edition.code == License.edition_code)
-        .where(License.customer_id == Customer.id, live)
+        .where(owned, live)
         .order_by(Edition.priority.desc())
         .limit(1)
     )
@@ -144,12 +147,25 @@ def _customer_facts_statement() -> Select[Any]:
 
 
 def _domain_license_statement() -> Select[Any]:
-    """One statement: the live license on `:domain`, else this customer's latest on it (a
-    revoked one explains itself as LICENSE_INACTIVE), with its partner's contacts."""
+    """One statement: the live license on `:domain`, else the latest on it that this customer
+    owned at `:at` (a revoked one explains itself as LICENSE_INACTIVE), with its owner at
+    `:at` (D21: a transfer made after `:at` has not happened yet) and its partner's contacts.
+
+    The licenses looked at are the live one on the domain and the customer's (now, or before
+    a transfer after `:at`), each reached through an index."""
+    at = bindparam("at", type_=UTCDateTime())
+    customer_id = bindparam("customer_id")
+    domain = bindparam("domain")
+    owner = owner_at(License, at)
+    live = aliased(License)
+    candidates = union_all(
+        select(live.id).where(live.domain == domain, live.status != LicenseStatus.REVOKED.value),
+        *ownership_candidates(customer_id, at),
+    )
     return (
         select(
             License.key,
-            License.customer_id,
+            owner.label("owner_id"),
             License.edition_code,
             License.channel,
             License.status,
@@ -162,11 +178,9 @@ def _domain_license_statement() -> Select[Any]:
         )
         .outerjoin(Partner, Partner.id == License.partner_id)
         .where(
-            License.domain == bindparam("domain"),
-            or_(
-                License.status != LicenseStatus.REVOKED.value,
-                License.customer_id == bindparam("customer_id"),
-            ),
+            License.id.in_(candidates),
+            License.domain == domain,
+            or_(License.status != LicenseStatus.REVOKED.value, owner == customer_id),
         )
         .order_by(
             case((License.status != LicenseStatus.REVOKED.value, 0), else_=1), License.id.desc()
@@ -196,9 +210,9 @@ def _customer_facts(
     return facts, row.current, bool(row.known)
 
 
-def _domain_license(domain: str, customer_id: int):  # type: ignore[no-untyped-def]
+def _domain_license(domain: str, customer_id: int, at: datetime):  # type: ignore[no-untyped-def]
     return db.session.execute(
-        DOMAIN_LICENSE, {"domain": domain, "customer_id": customer_id}
+        DOMAIN_LICENSE, {"domain": domain, "customer_id": customer_id, "at": at}
     ).one_or_none()
 
 
@@ -206,7 +220,7 @@ def _license_facts(row) -> DomainLicense | None:  # type: ignore[no-untyped-def]
     if row is None:
         return None
     return DomainLicense(
-        customer_id=row.customer_id,
+        customer_id=row.owner_id,
         edition=row.edition_code,
         channel=Channel(row.channel),
         status=LicenseStatus(row.status),

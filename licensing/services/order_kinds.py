@@ -19,6 +19,7 @@ from licensing.services.orders import OrderView, get_order, order_view
 from licensing.services.purchases import PURCHASE
 from licensing.services.quotes import WORK
 from licensing.services.renewals import RENEWAL
+from licensing.services.upgrades import UPGRADE
 
 
 class OrderKindHandler(Protocol):
@@ -40,7 +41,8 @@ class OrderKindHandler(Protocol):
 
     def apply_payment(self, order: Order, *, actor: str, now: datetime) -> RefundReason | None:
         """D7: what a payment of the whole price buys: a purchase issues its license (D4),
-        a renewal moves `updates_until` (D15, D16), paid work marks its quote paid.
+        a renewal moves `updates_until` (D15, D16), an upgrade moves the license to its
+        higher edition (D19), paid work marks its quote paid.
 
         Called for every success event of an order paid in full that the service has not
         itself refunded, however many arrive: it must act once. Returns why the money goes
@@ -51,8 +53,10 @@ class OrderKindHandler(Protocol):
     def follow_payment_facts(self, order: Order, *, actor: str, now: datetime) -> None:
         """D9: bring what the order bought in line with its payment facts (refunded, in
         dispute, dispute won or lost): a purchase's license is revoked, suspended or active
-        again; a renewal's year is taken back; paid work keeps its quote. Called after
-        every event, in any order of arrival, so the end state depends on the facts alone."""
+        again; a renewal's year is taken back; an upgrade's license is Pro again (D19); paid
+        work has its quote cancelled and its warranty ended (D20). Called after every event,
+        and after a staff refund (`order_actions.refund_order`), in any order of arrival, so
+        the end state depends on the facts alone."""
 
     def shown(self, order: Order) -> Mapping[str, object]:
         """The fields only this kind's orders show, by their `OrderView` names."""
@@ -63,6 +67,7 @@ KINDS: Mapping[OrderKind, OrderKindHandler] = MappingProxyType(
         OrderKind.PURCHASE: PURCHASE,  # services/purchases.py: D4, D7-D9
         OrderKind.RENEWAL: RENEWAL,  # services/renewals.py: D9, D13-D16
         OrderKind.WORK: WORK,  # services/quotes.py: D12, R14-R16
+        OrderKind.UPGRADE: UPGRADE,  # services/upgrades.py: D19
     }
 )
 

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from licensing.adapters.models import Customer, License, Order, OrderEvent
-from licensing.adapters.payments import PaymentGateway
+from licensing.adapters.payments import PaymentGateway, RefundRef, RefundStatus
 from licensing.domain.errors import NotFound, PaymentFailed
 from licensing.domain.money import Money
 from licensing.domain.orders import (
@@ -129,20 +129,31 @@ def refund_payment(
     """
     order.refund_reason = reason.value
     try:
-        refund_id = gateway.refund_payment_intent(
+        refund = gateway.refund_payment_intent(
             order.payment_intent_id or "",
             metadata={"order_id": str(order.id), "reason": reason.value},
             idempotency_key=f"order-{order.payment_key or order.id}-refund",
+            charge_id=order.charge_id,
         )
     except PaymentFailed as refused:
         record_order_event(
             order, "refund_refused", actor=actor, at=now, reason=reason.value, detail=refused.detail
         )
         return
-    order.refunded_at = now
-    record_order_event(
-        order, "refunded", actor=actor, at=now, reason=reason.value, refund_id=refund_id
+    record_refund(order, refund, actor=actor, now=now, reason=reason.value)
+
+
+def record_refund(
+    order: Order, refund: RefundRef, *, actor: str, now: datetime, **data: Any
+) -> None:
+    """D9: the order's history keeps Stripe's answer; a refund that has succeeded is a fact
+    of the order at once, a pending one only when `charge.refunded` says the money went."""
+    event_type = (
+        "refunded" if refund.status is RefundStatus.SUCCEEDED else "refund_" + refund.status
     )
+    record_order_event(order, event_type, actor=actor, at=now, refund_id=refund.id, **data)
+    if refund.status is RefundStatus.SUCCEEDED and order.refunded_at is None:
+        order.refunded_at = now
 
 
 @dataclass(frozen=True)

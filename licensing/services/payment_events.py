@@ -28,7 +28,7 @@ from licensing.adapters.payments import (
     PaymentSucceeded,
     WebhookEvent,
 )
-from licensing.domain.orders import DisputeOutcome, RefundReason, paid_in_full
+from licensing.domain.orders import DisputeOutcome, paid_in_full, refund_before_fulfilment
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
 from licensing.services.order_kinds import handler_for
@@ -112,7 +112,8 @@ def _order_for(event: WebhookEvent) -> Order | None:
 
 def _on_succeeded(order: Order, paid: PaymentSucceeded, delivery: Delivery) -> None:
     """D7: the payment is recorded once; what it buys is its kind's to say, and only a
-    payment of the whole price, in the order's currency, buys anything."""
+    payment of the whole price, in the order's currency, for an order staff have not
+    cancelled (D20), buys anything."""
     if order.paid_at is None:
         order.paid_at = paid.at
         order.charge_id = paid.charge_id
@@ -127,11 +128,9 @@ def _on_succeeded(order: Order, paid: PaymentSucceeded, delivery: Delivery) -> N
         received=paid.amount,
         received_currency=paid.currency,
     )
-    reason = (
-        handler_for(order).apply_payment(order, actor=delivery.actor, now=delivery.now)
-        if in_full
-        else RefundReason.AMOUNT_MISMATCH
-    )
+    reason = refund_before_fulfilment(
+        cancelled=order.cancelled_at is not None, paid_in_full=in_full
+    ) or handler_for(order).apply_payment(order, actor=delivery.actor, now=delivery.now)
     if reason is not None and order.refunded_at is None:
         refund_payment(
             order, reason, gateway=delivery.gateway, actor=delivery.actor, now=delivery.now
@@ -148,7 +147,8 @@ def _on_failed(order: Order, failed: PaymentAttemptFailed, delivery: Delivery) -
 
 
 def _on_cancelled(order: Order, cancelled: PaymentCancelled, delivery: Delivery) -> None:
-    if order.paid_at is None and order.expired_at is None:
+    # An intent staff cancelled (D20) is already recorded as such: it did not expire.
+    if order.paid_at is None and order.expired_at is None and order.cancelled_at is None:
         order.expired_at = cancelled.at
         record_order_event(order, "payment_canceled", actor=delivery.actor, at=delivery.now)
 

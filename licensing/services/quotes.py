@@ -16,9 +16,16 @@ from licensing.adapters.pagination import Page
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.domain.money import CURRENCY, Money
-from licensing.domain.orders import OrderKind, OrderStatus, RefundReason, paid_too_late
+from licensing.domain.orders import (
+    OrderKind,
+    OrderStatus,
+    RefundReason,
+    paid_too_late,
+    payment_taken_back,
+)
 from licensing.domain.periods import rfc3339
 from licensing.domain.quotes import (
+    CANCELLED_BY_REFUND,
     SERVICES_OUTSIDE_SUPPORT,
     QuoteStatus,
     Service,
@@ -27,6 +34,7 @@ from licensing.domain.quotes import (
     ensure_transition,
     has_lapsed,
     valid_until,
+    warranty_ended_by_refund,
     warranty_until,
 )
 from licensing.extensions import db
@@ -238,8 +246,8 @@ def cancel_quote(quote_id: int, *, actor: str, now: datetime) -> Quote:
 def accept_quote(quote_id: int, *, gateway: PaymentGateway, actor: str, now: datetime) -> Quote:
     """The customer accepts: an order of kind `work` for the amount, paid like a purchase.
 
-    An accepted quote whose order expired unpaid may be accepted again (a new order, the
-    same price); otherwise acceptance follows the lifecycle.
+    An accepted quote whose order expired unpaid, or was cancelled (D20), may be accepted
+    again (a new order, the same price); otherwise acceptance follows the lifecycle.
     """
     quote = _for_change(quote_id, now)
     if quote.status == QuoteStatus.ACCEPTED.value and _order_expired(quote):
@@ -267,7 +275,8 @@ def accept_quote(quote_id: int, *, gateway: PaymentGateway, actor: str, now: dat
 
 def _order_expired(quote: Quote) -> bool:
     order = db.session.get(Order, quote.order_id) if quote.order_id else None
-    return order is not None and order.status == OrderStatus.EXPIRED.value
+    unpaid_and_over = (OrderStatus.EXPIRED.value, OrderStatus.CANCELLED.value)
+    return order is not None and order.status in unpaid_and_over
 
 
 def mark_paid(order: Order, *, actor: str, now: datetime) -> bool:
@@ -294,8 +303,8 @@ def services_outside_support() -> Page[Service]:
 
 class WorkOrders:
     """The `work` kind: accepting a quote opens it at the quote's amount (D12), and its
-    payment marks the quote paid. A refund or a lost dispute changes only the order (its
-    status says so); the quote is left as it stands."""
+    payment marks the quote paid. A refund or a lost dispute cancels the quote it paid and
+    ends its warranty (D20)."""
 
     def open(self, *, gateway: PaymentGateway, actor: str, now: datetime, **request: Any) -> Order:
         """`quote_id`: the quote is accepted (see `accept_quote`), which opens its order."""
@@ -316,7 +325,9 @@ class WorkOrders:
         return None if mark_paid(order, actor=actor, now=now) else RefundReason.QUOTE_STALE
 
     def follow_payment_facts(self, order: Order, *, actor: str, now: datetime) -> None:
-        """Nothing beyond the order: its quote and warranty stand (until D20 is built)."""
+        """D20: once the money is back, the quote it paid is cancelled and its warranty ends."""
+        if payment_taken_back(order.facts):
+            cancel_refunded_work(order, actor=actor, now=now)
 
     def shown(self, order: Order) -> Mapping[str, object]:
         """Nothing of its own: the quote names its order, not the other way round."""
@@ -324,6 +335,29 @@ class WorkOrders:
 
 
 WORK = WorkOrders()
+
+
+def cancel_refunded_work(order: Order, *, actor: str, now: datetime) -> None:
+    """D20: the quote this order paid (still paid or completed) is cancelled, its warranty
+    ended at `now`; once, however many events say the money went back."""
+    quote = db.session.execute(
+        select(Quote).where(Quote.order_id == order.id).with_for_update()
+    ).scalar_one_or_none()
+    if quote is None or QuoteStatus(quote.status) not in CANCELLED_BY_REFUND:
+        return
+    ends = warranty_ended_by_refund(quote.warranty_starts_at, quote.warranty_until, now)
+    _record(
+        quote,
+        QuoteStatus.CANCELLED.value,
+        actor=actor,
+        at=now,
+        old=quote.status,
+        order_id=order.id,
+        refund_reason=order.refund_reason,
+        warranty_until=rfc3339(ends) if ends is not None else None,
+    )
+    quote.status = QuoteStatus.CANCELLED.value
+    quote.closed_at, quote.warranty_until = now, ends
 
 
 def complete_quote(

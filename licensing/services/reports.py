@@ -20,7 +20,7 @@ from licensing.domain.reports import Period, month_label, renewal_rate
 from licensing.extensions import db
 
 
-def _month(column: Any) -> ColumnElement[str]:
+def month_of(column: Any) -> ColumnElement[str]:
     """`YYYY-MM` of a UTC instant, in the dialect at hand."""
     if db.engine.dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM")
@@ -107,7 +107,7 @@ def renewal_report(*, period: Period, edition: str | None, now: datetime) -> Ren
 def _renewals_by_month(period: Period, edition: str | None) -> list[Row]:
     """D18: renewals paid in each month by edition and rate; refunds netted out (D9).
     Prices are the ones paid (D2), never today's list price."""
-    month = _month(Renewal.paid_at).label("month")
+    month = month_of(Renewal.paid_at).label("month")
     refunded = func.sum(case((Renewal.refunded_at.is_not(None), Renewal.price_amount), else_=0))
     stmt = (
         select(
@@ -157,7 +157,7 @@ def _renewal_rate(period: Period, edition: str | None) -> list[RateRow]:
         renewed_terms = renewed_terms.where(License.edition_code == edition)
     terms = union_all(first_terms, renewed_terms).subquery("terms")
     following = aliased(Renewal)
-    month = _month(terms.c.ends_at).label("month")
+    month = month_of(terms.c.ends_at).label("month")
 
     def is_rate(rate: RenewalRate) -> Any:
         return func.sum(case((following.rate == rate.value, 1), else_=0))
@@ -194,7 +194,7 @@ def _upcoming(period: Period, edition: str | None, now: datetime) -> list[Upcomi
     start = max(period.first, now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
     if start >= period.end:
         return []
-    month = _month(License.updates_until).label("month")
+    month = month_of(License.updates_until).label("month")
     stmt = (
         select(month, License.edition_code, func.count(License.id), Edition.price_amount)
         .join(Edition, Edition.code == License.edition_code)

@@ -153,10 +153,13 @@ def test_editions_are_an_enum_and_orders_one_of_their_kinds(document: dict[str, 
     assert component(document, "PurchaseOrder")["edition"]["enum"] == ["pro", "premium"]
     assert component(document, "PurchaseOrder")["kind"]["enum"] == ["purchase"]
     assert component(document, "RenewalOrder")["kind"]["enum"] == ["renewal"]
+    assert component(document, "UpgradeOrder")["kind"]["enum"] == ["upgrade"]  # D19
+    assert component(document, "UpgradeOrder")["edition"]["enum"] == ["pro", "premium"]
     body = document["paths"]["/v1/orders"]["post"]["requestBody"]["content"]["application/json"]
     assert [b["$ref"].rsplit("/", 1)[1] for b in body["schema"]["oneOf"]] == [
         "PurchaseOrder",
         "RenewalOrder",
+        "UpgradeOrder",
     ]
     imports = document["paths"]["/v1/licenses/import"]["post"]["requestBody"]["content"]
     assert len(imports["application/json"]["schema"]["oneOf"]) == 2
@@ -243,3 +246,17 @@ def test_a_renewal_rate_is_answered_as_the_decimal_text_documented(
     assert component(document, "RateRow")["rate"]["type"] == ["string", "null"]
     schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)
     schema["/v1/reports/renewals"]["GET"].validate_response(answer)
+
+
+@pytest.mark.parametrize("department", ["warranty", "technical_support"])
+def test_a_question_s_domain_and_version_are_checked_in_every_department(
+    admin: Api, department: str
+) -> None:
+    """A warranty question reads neither; they were taken unchecked (200) there before."""
+    customer = new_customer(admin)["id"]
+    asked = f"/v1/entitlements?customer_id={customer}&department={department}&quote_id=1"
+    assert (
+        "domain" in problem(admin.get(f"{asked}&domain=e%C2%AC"), 422, "DOMAIN_INVALID")["errors"]
+    )
+    refused = problem(admin.get(f"{asked}&version=five"), 422, "VALIDATION_FAILED")
+    assert list(refused["errors"]) == ["version"]

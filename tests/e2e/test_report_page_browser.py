@@ -48,6 +48,9 @@ def test_d18_chart_has_a_bar_group_per_month_and_the_totals_match_the_json(
         query = "from=2025-06&to=2026-05"
         status, report = http("GET", f"{url}/v1/reports/renewals?{query}", key=key)
         assert status == 200 and report["totals"]["count"] > 0
+        status, revenue = http("GET", f"{url}/v1/reports/revenue?{query}", key=key)
+        counts = {k["kind"]: k["count"] for k in revenue["by_kind"]}
+        assert status == 200 and counts["purchase"] > 0 and counts["work"] > 0
         status, link = http("POST", f"{url}/v1/reports/renewals/link?{query}", key=key)
         assert status == 200
         with sync_playwright() as playwright:
@@ -67,6 +70,22 @@ def test_d18_chart_has_a_bar_group_per_month_and_the_totals_match_the_json(
                 for name in ("revenue", "refunded", "net"):
                     assert page.inner_text(f"#total-{name}") == format_decimal(
                         totals[name]["amount"]
+                    )
+                # beside it, every order kind's revenue over the same period (D18)
+                revenue_groups = page.locator("svg#revenue-chart g.revenue-month")
+                assert revenue_groups.count() == 12
+                kinds = [k["kind"] for k in revenue["by_kind"]]
+                assert page.locator("svg#revenue-chart g.revenue-month rect").count() == 12 * len(
+                    kinds
+                )
+                shown = page.eval_on_selector_all(
+                    "#revenue-by-kind tbody tr", "rows => rows.map(r => r.dataset.kind)"
+                )
+                assert shown == kinds
+                assert page.inner_text("#revenue-total-count") == str(revenue["totals"]["count"])
+                for name in ("revenue", "refunded", "net"):
+                    assert page.inner_text(f"#revenue-total-{name}") == format_decimal(
+                        revenue["totals"][name]["amount"]
                     )
                 ARTIFACTS.mkdir(exist_ok=True)
                 page.screenshot(
@@ -137,7 +156,7 @@ def test_d18_chart_fits_a_1280_px_window_for_up_to_120_months(
                 last_bar = page.locator("svg#chart g.month rect").last.bounding_box()
                 assert last_bar is not None
                 assert box["x"] < last_bar["x"] + last_bar["width"] <= box["x"] + box["width"]
-                for table in ("#rows", "#renewal-rate", "#upcoming"):
+                for table in ("#rows", "#renewal-rate", "#upcoming", "#revenue-by-kind"):
                     table_box = page.locator(table).bounding_box()
                     assert table_box is not None
                     assert table_box["x"] >= 0 and table_box["x"] + table_box["width"] <= width
@@ -152,8 +171,25 @@ def test_d18_chart_fits_a_1280_px_window_for_up_to_120_months(
                 assert boxes[0]["x"] >= box["x"]
                 assert boxes[-1]["x"] + boxes[-1]["width"] <= box["x"] + box["width"]
 
+                # the revenue chart beside it: as wide as the column, every month, in view
+                revenue_box = page.locator("svg#revenue-chart").bounding_box()
+                assert revenue_box is not None and revenue_box["x"] >= 0
+                assert revenue_box["x"] + revenue_box["width"] <= width
+                assert page.locator("svg#revenue-chart g.revenue-month").count() == months
+                last_stack = page.locator("svg#revenue-chart g.revenue-month rect").last
+                stack_box = last_stack.bounding_box()
+                assert stack_box is not None
+                assert (
+                    stack_box["x"] + stack_box["width"] <= revenue_box["x"] + revenue_box["width"]
+                )
+                revenue_labels = page.locator("svg#revenue-chart text.label")
+                assert revenue_labels.all_text_contents() == labels
+
                 ARTIFACTS.mkdir(exist_ok=True)
                 # the window as a person sees it at 1280x900: the heading, legend and chart
                 page.screenshot(path=str(ARTIFACTS / f"report-{months}-months-{backend.name}.png"))
+                page.locator("svg#revenue-chart").screenshot(
+                    path=str(ARTIFACTS / f"revenue-{months}-months-{backend.name}.png")
+                )
             finally:
                 browser.close()

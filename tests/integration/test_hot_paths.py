@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import event, text
 
@@ -48,8 +50,6 @@ def shop(admin: Api) -> dict[str, Any]:
 
 
 def hot_calls(shop: dict[str, Any]) -> dict[str, Callable[[], Any]]:
-    from datetime import UTC, datetime
-
     at = datetime(2026, 11, 26, 12, tzinfo=UTC)
     return {
         "validate": lambda: validation.validate(
@@ -82,9 +82,13 @@ def test_each_hot_path_statement_can_use_an_index(
 ) -> None:
     """EXPLAIN with sequential scans priced out: every table is reached through an index (a
     tiny table would otherwise be scanned, which says nothing about a million rows)."""
+    each_statement_uses_an_index(app, hot_calls(shop)[path])
+
+
+def each_statement_uses_an_index(app: Flask, call: Callable[[], Any]) -> None:
     with app.app_context():
         with statements(app) as seen:
-            hot_calls(shop)[path]()
+            call()
         conn = db.session.connection()
         conn.execute(text("SET LOCAL enable_seqscan = off"))
         for statement, parameters in seen:
@@ -94,6 +98,48 @@ def test_each_hot_path_statement_can_use_an_index(
             assert "Seq Scan" not in plan, plan
             assert "Index" in plan, plan
         db.session.rollback()
+
+
+def owners_asking(shop: dict[str, Any], admin: Api) -> dict[str, Callable[[], Any]]:
+    """The shop's license sold to a new customer on 2026-11-27: the seller asking as of the
+    day before, the buyer as of the day after (D21)."""
+    buyer = new_customer(admin)["id"]
+    with time_machine.travel(datetime(2026, 11, 27, tzinfo=UTC), tick=False):
+        transfer = {"customer_id": buyer, "note": "The shop was sold"}
+        assert admin.post(f"/v1/licenses/{shop['key']}/transfer", json=transfer).status_code == 200
+
+    def asking(customer_id: int, at: datetime) -> Callable[[], Any]:
+        return lambda: entitlements.entitlement(
+            customer_id=customer_id,
+            department=Department.TECHNICAL_SUPPORT,
+            domain="hot.example.com",
+            version="5.0",
+            at=at,
+        )
+
+    return {
+        "seller": asking(shop["customer_id"], datetime(2026, 11, 26, 12, tzinfo=UTC)),
+        "buyer": asking(buyer, datetime(2026, 11, 28, 12, tzinfo=UTC)),
+    }
+
+
+@pytest.mark.parametrize("owner", ["seller", "buyer"])
+def test_d21_entitlements_of_a_transferred_license_stay_two_statements(
+    app: Flask, shop: dict[str, Any], admin: Api, owner: str
+) -> None:
+    call = owners_asking(shop, admin)[owner]
+    with app.app_context(), statements(app) as seen:
+        answer = call()
+    assert answer.decision.code == "ALLOWED"
+    assert len(seen) == 2, [s for s, _ in seen]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("owner", ["seller", "buyer"])
+def test_d21_entitlements_of_a_transferred_license_use_indexes(
+    app: Flask, shop: dict[str, Any], admin: Api, owner: str
+) -> None:
+    each_statement_uses_an_index(app, owners_asking(shop, admin)[owner])
 
 
 def test_healthz_needs_no_database_and_readyz_reports_it(client, app: Flask) -> None:

@@ -246,3 +246,89 @@ def test_a_quote_accepted_twice_at_once_makes_one_order(
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Order)).scalar_one() == 1
     assert len(gateway.intents) == 1
+
+
+def _paid_purchase(app: Flask, admin: Api, checkout: Api, domain: str) -> dict:
+    customer = new_customer(admin)
+    body = {"kind": "purchase", "customer_id": customer["id"], "edition": "pro", "domain": domain}
+    order = checkout.post("/v1/orders", json=body).get_json()
+    pi = order["payment"]["payment_intent_id"]
+    payload, headers = signed(
+        stripe_event("payment_intent.succeeded", intent(pi, charge=f"ch_{pi}"))
+    )
+    assert (
+        app.test_client().post("/v1/stripe/webhook", data=payload, headers=headers).status_code
+        == 200
+    )
+    return order
+
+
+def test_d20_two_refund_requests_at_once_make_one_stripe_refund_and_one_history_entry(
+    app: Flask, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    order = _paid_purchase(app, admin, checkout, "twice.example.com")
+
+    def ask(n: int) -> tuple[int, str]:
+        api = Api(app.test_client(), admin.key)
+        response = api.post(f"/v1/orders/{order['id']}/refund", json={"reason": f"ask {n}"})
+        return response.status_code, response.get_json()["status"]
+
+    assert _concurrently(2, ask) == [(200, "refunded")] * 2
+    assert gateway.refund_calls == 1 and len(gateway.refunds) == 1
+    with app.app_context():
+        refunded = select(func.count()).where(
+            OrderEvent.order_id == order["id"], OrderEvent.type == "refunded"
+        )
+        assert db.session.execute(refunded).scalar_one() == 1
+        asked = select(func.count()).where(LicenseEvent.type == "refund_requested")
+        assert db.session.execute(asked).scalar_one() == 1
+
+
+def _cancel_and_pay_at_once(
+    app: Flask, checkout: Api, order: dict, payload: bytes, headers: dict[str, str]
+) -> list[int]:
+    def act(which: int) -> int:
+        client = app.test_client()
+        if which == 0:
+            return Api(client, checkout.key).post(f"/v1/orders/{order['id']}/cancel").status_code
+        return client.post("/v1/stripe/webhook", data=payload, headers=headers).status_code
+
+    return _concurrently(2, act)
+
+
+def test_d20_a_cancel_racing_a_payment_ends_paid_or_cancelled_and_refunded(
+    app: Flask, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    """Never both (a license and a cancelled order), never neither (money kept, nothing
+    bought). The fake's intents stay cancellable, as if Stripe had cancelled the intent just
+    before the payment's event came: the webhook then finds the order cancelled and refunds."""
+    outcomes = set()
+    for n in range(6):
+        customer = new_customer(admin)
+        body = {
+            "kind": "purchase",
+            "customer_id": customer["id"],
+            "edition": "pro",
+            "domain": f"race{n}.example.com",
+        }
+        order = checkout.post("/v1/orders", json=body).get_json()
+        pi = order["payment"]["payment_intent_id"]
+        event = stripe_event("payment_intent.succeeded", intent(pi, charge=f"ch_{pi}"))
+        payload, headers = signed(event)
+
+        cancel_status, webhook_status = _cancel_and_pay_at_once(
+            app, checkout, order, payload, headers
+        )
+        assert webhook_status == 200
+        shown = Api(app.test_client(), checkout.key).get(f"/v1/orders/{order['id']}").get_json()
+        refunds = [r for r in gateway.refunds if r["payment_intent"] == pi]
+        history = [line["type"] for line in shown["history"]]
+        if cancel_status == 200:
+            assert (shown["status"], shown["refund_reason"]) == ("refunded", "order_cancelled")
+            assert "license_key" not in shown and len(refunds) == 1 and "cancelled" in history
+        else:
+            assert cancel_status == 409
+            assert shown["status"] == "paid" and shown["license_key"]
+            assert refunds == [] and "cancelled" not in history
+        outcomes.add(shown["status"])
+    assert outcomes <= {"paid", "refunded"}

@@ -28,6 +28,7 @@ NOT_A_ROW = {
 NOT_AN_ANSWER = {
     ("reports.py", "_month"): "a query parameter's documentation",
     ("reports.py", "chart"): "the geometry of the report page's SVG chart",
+    ("reports.py", "revenue_chart"): "the geometry of the report page's revenue chart",
 }
 
 

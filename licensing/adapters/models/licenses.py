@@ -13,6 +13,9 @@ from licensing.domain.licenses import Channel, LicenseStatus
 from licensing.domain.periods import preferential_until
 from licensing.extensions import db
 
+TRANSFERRED = "transferred"  # the history line of a transfer to another owner (D21)
+TRANSFERRED_ONLY = f"type = '{TRANSFERRED}'"
+
 
 class License(db.Model):
     """A license for one site (R2), bound to a normalized domain (D3, D4)."""
@@ -61,9 +64,26 @@ class License(db.Model):
 
 
 class LicenseEvent(HistoryRow, db.Model):
-    """A license's history: issue, bindings and unbindings (D5), status changes."""
+    """A license's history: issue, bindings and unbindings (D5), status changes, transfers
+    (D21: who owned the license at an instant is read from its `transferred` lines)."""
 
     __tablename__ = "license_events"
-    __table_args__ = (Index("ix_license_events_license_id_id", "license_id", "id"),)
+    __table_args__ = (
+        Index("ix_license_events_license_id_id", "license_id", "id"),
+        # D21: a license's transfers after an instant, and every transfer after an instant.
+        Index(
+            "ix_license_events_transfers_license_id_at",
+            "license_id",
+            "at",
+            sqlite_where=text(TRANSFERRED_ONLY),
+            postgresql_where=text(TRANSFERRED_ONLY),
+        ),
+        Index(
+            "ix_license_events_transfers_at",
+            "at",
+            sqlite_where=text(TRANSFERRED_ONLY),
+            postgresql_where=text(TRANSFERRED_ONLY),
+        ),
+    )
 
     license_id: Mapped[int] = mapped_column(BigId, ForeignKey("licenses.id"))

@@ -34,6 +34,7 @@ class Order(db.Model):
         CheckConstraint("expires_at > created_at", name="expires_after_creation"),
         CheckConstraint(one_of("rate", RenewalRate) + " OR rate IS NULL", name="rate_known"),
         Index("ix_orders_status_expires_at", "status", "expires_at"),
+        Index("ix_orders_paid_at", "paid_at"),  # the revenue report (D18)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -83,6 +84,7 @@ class Order(db.Model):
             expired_at=self.expired_at,
             refunded_at=self.refunded_at,
             dispute=DisputeOutcome(self.dispute) if self.dispute else None,
+            cancelled_at=self.cancelled_at,
         )
 
 

@@ -14,6 +14,8 @@ from licensing.adapters.payments import (
     PaymentAttemptFailed,
     PaymentCancelled,
     PaymentSucceeded,
+    RefundStatus,
+    refund_status,
     translate,
 )
 from tests.fakes import FakeGateway, charge, dispute, intent, signed, stripe_event
@@ -122,3 +124,20 @@ def test_an_event_whose_object_is_not_an_object_is_verified_but_says_nothing() -
     event = {**stripe_event("payment_intent.canceled", {}), "data": {"object": "pi_7"}}
     body, headers = signed(event)
     assert FakeGateway().verify_event(body, headers["Stripe-Signature"]).payment is None
+
+
+@pytest.mark.parametrize(
+    ("stripe_status", "status"),
+    [
+        ("succeeded", RefundStatus.SUCCEEDED),
+        ("pending", RefundStatus.PENDING),
+        ("requires_action", RefundStatus.PENDING),
+        (None, RefundStatus.PENDING),
+        ("failed", RefundStatus.FAILED),
+        ("canceled", RefundStatus.FAILED),
+    ],
+)
+def test_d20_a_refund_answer_says_whether_the_money_went_back(
+    stripe_status: str | None, status: RefundStatus
+) -> None:
+    assert refund_status(stripe_status) is status

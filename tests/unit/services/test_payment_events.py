@@ -241,8 +241,10 @@ def test_d8_a_work_order_paid_too_late_goes_back_and_its_quote_stays_accepted(
     )
 
 
-def test_a_refunded_work_order_leaves_its_quote_paid(gateway: FakeGateway) -> None:
+def test_d20_a_work_order_refunded_through_stripe_cancels_its_paid_quote(
+    gateway: FakeGateway,
+) -> None:
     order = paid(a_work_order(gateway, hours=1, now=NOW), gateway)
     apply(charge_refunded(order.payment_intent_id or "", amount_refunded=3000), gateway)
     quote = db.session.execute(select(Quote).where(Quote.order_id == order.id)).scalar_one()
-    assert (order.status, quote.status) == ("refunded", "paid")
+    assert (order.status, quote.status, quote.closed_at) == ("refunded", "cancelled", LATER)

@@ -89,6 +89,7 @@ def each_statement_uses_an_index(app: Flask, call: Callable[[], Any]) -> None:
     with app.app_context():
         with statements(app) as seen:
             call()
+        assert seen, "the call ran no statement: nothing would be checked"
         conn = db.session.connection()
         conn.execute(text("SET LOCAL enable_seqscan = off"))
         for statement, parameters in seen:

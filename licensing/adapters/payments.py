@@ -240,7 +240,8 @@ class StripeGateway:
             event_id, event_type = str(data["id"]), str(data["type"])
             at = datetime.fromtimestamp(int(data["created"]), UTC)
             obj = data["data"]["object"]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError, OSError):
+            # OverflowError/OSError: a `created` no datetime can hold (year past 9999).
             raise BadSignature("The webhook body is not a Stripe event.") from None
         payment = translate(event_type, obj, at) if isinstance(obj, Mapping) else None
         return WebhookEvent(id=event_id, type=event_type, payment=payment)

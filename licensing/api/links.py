@@ -100,12 +100,29 @@ def _license(pointer: str) -> dict[str, dict[str, Any]]:
         "MoveLicense": link(
             "/v1/licenses/{key}/domain", "put", "Move it to another domain", key=key
         ),
+        "UpgradeLicense": link(
+            "/v1/orders",
+            "post",
+            "An order upgrading it to Premium (D19)",
+            body={"kind": "upgrade", "license_key": key, "edition": "premium"},
+        ),
+        "TransferLicense": link(
+            "/v1/licenses/{key}/transfer", "post", "Give it to another customer (D21)", key=key
+        ),
     }
 
 
 def _order(pointer: str) -> dict[str, dict[str, Any]]:
     order_id = f"{BODY}{pointer}"
-    return {"GetOrder": link("/v1/orders/{order_id}", "get", "The order", order_id=order_id)}
+    return {
+        "GetOrder": link("/v1/orders/{order_id}", "get", "The order", order_id=order_id),
+        "CancelOrder": link(
+            "/v1/orders/{order_id}/cancel", "post", "Cancel it unpaid (D20)", order_id=order_id
+        ),
+        "RefundOrder": link(
+            "/v1/orders/{order_id}/refund", "post", "Refund it once paid (D20)", order_id=order_id
+        ),
+    }
 
 
 def _quote(pointer: str) -> dict[str, dict[str, Any]]:

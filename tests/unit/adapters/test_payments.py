@@ -141,3 +141,27 @@ def test_d20_a_refund_answer_says_whether_the_money_went_back(
     stripe_status: str | None, status: RefundStatus
 ) -> None:
     assert refund_status(stripe_status) is status
+
+
+def test_a_signed_event_created_past_any_datetime_is_a_bad_event_not_a_500() -> None:
+    import json as json_module
+
+    import pytest as pytest_module
+
+    from licensing.adapters.payments import StripeGateway
+    from licensing.domain.errors import BadSignature
+    from tests.fakes import WEBHOOK_SECRET, sign
+
+    gateway = StripeGateway(
+        secret_key="sk_test_x", webhook_secret=WEBHOOK_SECRET, api_base="http://127.0.0.1:9"
+    )
+    body = json_module.dumps(
+        {
+            "id": "evt_x",
+            "type": "payment_intent.succeeded",
+            "created": 10**20,
+            "data": {"object": {"id": "pi_x"}},
+        }
+    ).encode()
+    with pytest_module.raises(BadSignature):
+        gateway.verify_event(body, sign(body))

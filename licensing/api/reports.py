@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, render_template, request
 from flask.views import MethodView
 
 from licensing.api.auth import public, requires
 from licensing.api.blueprint import Blueprint
+from licensing.api.csv_download import CSV, amounts, csv_download
 from licensing.api.fields import Instant, MoneySchema, SignedLinkSchema
 from licensing.api.revenue_report import RevenueKindSchema, RevenueRowSchema, revenue_csv
 from licensing.api.signed_links import RENEWALS_REPORT_PAGE, IssuedLink
@@ -30,7 +28,6 @@ from licensing.services.revenue_report import RevenueReport
 blp = Blueprint("reports", __name__, url_prefix="/v1", description="Finance reports")
 pages = FlaskBlueprint("report_pages", __name__)
 
-CSV = "text/csv"
 CSV_COLUMNS = ("month", "edition", "rate", "count", "revenue", "refunded", "net", "currency")
 
 
@@ -124,27 +121,13 @@ def _report(args: dict[str, Any]) -> RenewalReport:
 
 
 def as_csv(report: RenewalReport) -> Response:
-    """RFC 4180 (CRLF, quoted where needed), a header row, amounts as 120.00, streamed."""
-
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for r in report.rows:
-            amounts = (format_decimal(a.amount) for a in (r.revenue, r.refunded, r.net))
-            writer.writerow((r.month, r.edition, r.rate, r.count, *amounts, report.currency))
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    months = report.period.months()
-    name = f"renewals-{months[0]}-to-{months[-1]}.csv"
-    return Response(
-        stream_with_context(lines()),
-        mimetype=CSV,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    """The report's rows as CSV, one per month, edition and rate."""
+    currency = report.currency
+    rows = (
+        (r.month, r.edition, r.rate, r.count, *amounts(r.revenue, r.refunded, r.net), currency)
+        for r in report.rows
     )
+    return csv_download("renewals", report.period, CSV_COLUMNS, rows)
 
 
 @blp.route("/reports/renewals")

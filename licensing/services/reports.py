@@ -27,8 +27,19 @@ def month_of(column: Any) -> ColumnElement[str]:
     return func.strftime("%Y-%m", column)
 
 
+class NetOfRefunds:
+    """D18: revenue less the part of it refunded since (refunds netted out)."""
+
+    revenue: Money
+    refunded: Money
+
+    @property
+    def net(self) -> Money:
+        return Money(self.revenue.amount - self.refunded.amount, self.revenue.currency)
+
+
 @dataclass(frozen=True)
-class Row:
+class Row(NetOfRefunds):
     month: str
     edition: str
     rate: str
@@ -36,20 +47,12 @@ class Row:
     revenue: Money
     refunded: Money  # of that revenue, what was refunded since (D9)
 
-    @property
-    def net(self) -> Money:
-        return Money(self.revenue.amount - self.refunded.amount, self.revenue.currency)
-
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(NetOfRefunds):
     count: int
     revenue: Money
     refunded: Money
-
-    @property
-    def net(self) -> Money:
-        return Money(self.revenue.amount - self.refunded.amount, self.revenue.currency)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from licensing.domain.money import CURRENCY, Money
 from licensing.domain.orders import DisputeOutcome, OrderKind
 from licensing.domain.reports import Period
 from licensing.extensions import db
-from licensing.services.reports import Totals, month_of
+from licensing.services.reports import NetOfRefunds, Totals, month_of
 
 
 @dataclass(frozen=True)
-class RevenueRow:
+class RevenueRow(NetOfRefunds):
     """The orders of one kind paid in one month; `refunded` is the part of that revenue
     given back since (refunded, or a dispute lost: D9)."""
 
@@ -27,23 +27,15 @@ class RevenueRow:
     revenue: Money
     refunded: Money
 
-    @property
-    def net(self) -> Money:
-        return Money(self.revenue.amount - self.refunded.amount, self.revenue.currency)
-
 
 @dataclass(frozen=True)
-class KindTotals:
+class KindTotals(NetOfRefunds):
     """The whole period's orders of one kind."""
 
     kind: str
     count: int
     revenue: Money
     refunded: Money
-
-    @property
-    def net(self) -> Money:
-        return Money(self.revenue.amount - self.refunded.amount, self.revenue.currency)
 
 
 @dataclass(frozen=True)

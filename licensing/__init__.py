@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
+from licensing.adapters import signing
 from licensing.adapters.payments import PaymentGateway, StripeGateway
 from licensing.adapters.types import enforce_sqlite_foreign_keys
 from licensing.settings import Settings
@@ -70,6 +71,12 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
         secret_key=settings.stripe_secret_key,
         webhook_secret=settings.stripe_webhook_secret,
         api_base=settings.stripe_api_base,
+    )
+    # D23: the private key stays in this object; only its public half is ever published.
+    app.extensions[signing.EXTENSION] = signing.Ed25519Signer.from_pem(
+        settings.license_signing_key,
+        settings.license_retired_keys,
+        issuer=settings.license_issuer,
     )
     init_api(app, settings)
     cli.register(app)

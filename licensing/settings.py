@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from limits import parse
+
+from licensing.adapters import signing
 
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 
 # Secrets that have a throw-away default in development and none in production.
-_SECRETS = ("DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY")
+_SECRETS = (
+    "DATABASE_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "SECRET_KEY",
+    "LICENSE_SIGNING_KEY",
+)
+DEVELOPMENT_SIGNING_KEY = "license-signing-key.pem"  # under instance/, made once (D23)
 
 
 class ConfigurationError(RuntimeError):
@@ -35,6 +45,11 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     rate_limit_storage_url: str = "memory://"
     paid_work_rate_cents: int = 3000  # R14: $30.00 per hour
+    # D22/D23: the PEM private key certificates are signed with (never shown by repr), the
+    # PEM public keys of retired keys still published, and the certificates' `iss`.
+    license_signing_key: str = field(default="", repr=False)
+    license_retired_keys: tuple[str, ...] = ()
+    license_issuer: str = "licensing"
 
     @property
     def is_production(self) -> bool:
@@ -68,6 +83,9 @@ class Settings:
             env=env,
             rate_limit_storage_url=environ.get("RATE_LIMIT_STORAGE_URL") or "memory://",
             paid_work_rate_cents=_cents(environ.get("PAID_WORK_RATE_CENTS") or "3000"),
+            license_signing_key=_signing_key(environ.get("LICENSE_SIGNING_KEY", ""), instance),
+            license_retired_keys=_retired_keys(environ.get("LICENSE_RETIRED_KEYS", "")),
+            license_issuer=environ.get("LICENSE_ISSUER", "").strip() or "licensing",
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -93,3 +111,50 @@ def _cents(value: str) -> int:
     if not value.strip().isdigit() or int(value) <= 0:
         raise ConfigurationError(f"PAID_WORK_RATE_CENTS must be a positive integer, not {value!r}")
     return int(value)
+
+
+def _read_setting_file(name: str, value: str) -> str:
+    """The text of the file `@path` names; the error names the setting and the path only."""
+    path = Path(value[1:]).expanduser()
+    try:
+        return path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "it is not ASCII text"
+        raise ConfigurationError(f"{name}: cannot read the file {str(path)!r} ({reason})") from None
+
+
+def _signing_key(value: str, instance: Path) -> str:
+    """D23: the PEM private key, given or `@path`; in development, instance/'s own key,
+    made once (0600) and reused. Production has already refused an empty value."""
+    value = value.strip()
+    if not value:
+        path = instance / DEVELOPMENT_SIGNING_KEY
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Another process may make it first: then that one is used.
+            with contextlib.suppress(FileExistsError):
+                signing.write_new_private_key(path)
+        value = f"@{path}"
+    pem = _read_setting_file("LICENSE_SIGNING_KEY", value) if value.startswith("@") else value
+    try:
+        signing.load_private_key(pem)
+    except signing.BadKeyMaterial as error:
+        raise ConfigurationError(f"LICENSE_SIGNING_KEY {error}") from None
+    return pem
+
+
+def _retired_keys(value: str) -> tuple[str, ...]:
+    """D23: `@path` to a file of PEM public keys still published, or nothing."""
+    value = value.strip()
+    if not value:
+        return ()
+    if not value.startswith("@"):
+        raise ConfigurationError("LICENSE_RETIRED_KEYS must be @path to a file of PEM public keys")
+    text = _read_setting_file("LICENSE_RETIRED_KEYS", value)
+    try:
+        pems = signing.split_public_pems(text)
+        for pem in pems:
+            signing.load_public_key(pem)
+    except signing.BadKeyMaterial as error:
+        raise ConfigurationError(f"LICENSE_RETIRED_KEYS {error}") from None
+    return tuple(pems)

@@ -14,7 +14,12 @@ from licensing.extensions import db
 # Built once with bound parameters: each call only binds values (the hot path, issue 9).
 RELEASE_DATE = select(Release.released_at).where(Release.version == bindparam("version"))
 LICENSE_FACTS = select(
-    License.domain, License.status, License.edition_code, License.updates_until
+    License.key,
+    License.domain,
+    License.status,
+    License.edition_code,
+    License.updates_until,
+    License.support_until,
 ).where(License.key == bindparam("key"))
 
 
@@ -28,18 +33,23 @@ def validate(*, key: str, domain: str, version: str | None) -> Validation:
             raise Invalid.field(
                 "version", "The version is not a published release.", code="VERSION_UNKNOWN"
             )
+    _, facts = license_facts(key)
+    return validate_license(facts, domain=domain, release_published_at=released_at)
+
+
+def license_facts(key: str) -> tuple[str | None, LicenseFacts | None]:
+    """The canonical key and what validation decides on, or (None, None) for no license."""
     canonical = canonical_license_key(key)
     row = None
     if canonical is not None:
         row = db.session.execute(LICENSE_FACTS, {"key": canonical}).one_or_none()
-    facts = (
-        LicenseFacts(
-            domain=row.domain,
-            status=LicenseStatus(row.status),
-            edition=row.edition_code,
-            updates_until=row.updates_until,
-        )
-        if row is not None
-        else None
+    if row is None:
+        return None, None
+    facts = LicenseFacts(
+        domain=row.domain,
+        status=LicenseStatus(row.status),
+        edition=row.edition_code,
+        updates_until=row.updates_until,
+        support_until=row.support_until,
     )
-    return validate_license(facts, domain=domain, release_published_at=released_at)
+    return row.key, facts

@@ -140,7 +140,7 @@ def _signing_key(value: str, instance: Path) -> str:
         signing.load_private_key(pem)
     except signing.BadKeyMaterial as error:
         raise ConfigurationError(f"LICENSE_SIGNING_KEY {error}") from None
-    return pem
+    return pem.strip() + "\n"
 
 
 def _retired_keys(value: str) -> tuple[str, ...]:

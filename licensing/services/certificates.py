@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from licensing.adapters.models import License, Release
 from licensing.adapters.signing import PublicJwk, current_signer
 from licensing.domain.certificates import certificate_claims, certificate_expiry
 from licensing.domain.domains import normalize_domain
 from licensing.domain.licenses import ValidationCode, validate_license
-from licensing.services.catalog import newest_allowed_release
-from licensing.services.validation import license_facts
+from licensing.services.catalog import newest_release_on_or_before
+from licensing.services.validation import LICENSE_FACTS, facts_of, license_facts
+
+# One statement (the hot path): validate's facts and D17's newest allowed release.
+CERTIFICATE_FACTS = LICENSE_FACTS.add_columns(
+    newest_release_on_or_before(License.updates_until, Release.version)
+    .scalar_subquery()
+    .label("newest_release")
+)
 
 
 @dataclass(frozen=True)
@@ -44,17 +52,17 @@ def issue_certificate(*, license_key: str, domain: str, now: datetime) -> Certif
 
     `domain` is normalized as everywhere (D3); one that is not a domain raises `Invalid`."""
     domain = normalize_domain(domain)
-    key, facts = license_facts(license_key)
+    row = license_facts(license_key, CERTIFICATE_FACTS)
+    facts = facts_of(row)
     decision = validate_license(facts, domain=domain)
-    if not decision.valid or key is None or facts is None:
+    if not decision.valid or row is None or facts is None:
         return CertificateIssue(decision.code)
-    newest = newest_allowed_release(facts.updates_until)
     signer = current_signer()
     claims = certificate_claims(
         issuer=signer.issuer,
-        license_key=key,
+        license_key=row.key,
         license=facts,
-        newest_allowed_release=newest.version if newest is not None else None,
+        newest_allowed_release=row.newest_release,
         now=now,
     )
     return CertificateIssue(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from typing import Any
+
+from sqlalchemy import Row, Select, bindparam, select
 
 from licensing.adapters.models import License, Release
 from licensing.domain.domains import normalize_domain
@@ -33,23 +35,27 @@ def validate(*, key: str, domain: str, version: str | None) -> Validation:
             raise Invalid.field(
                 "version", "The version is not a published release.", code="VERSION_UNKNOWN"
             )
-    _, facts = license_facts(key)
+    facts = facts_of(license_facts(key))
     return validate_license(facts, domain=domain, release_published_at=released_at)
 
 
-def license_facts(key: str) -> tuple[str | None, LicenseFacts | None]:
-    """The canonical key and what validation decides on, or (None, None) for no license."""
+def license_facts(key: str, statement: Select[Any] = LICENSE_FACTS) -> Row[Any] | None:
+    """The row `statement` (LICENSE_FACTS, or one with more columns) finds for this key, or
+    None for no license (malformed keys included)."""
     canonical = canonical_license_key(key)
-    row = None
-    if canonical is not None:
-        row = db.session.execute(LICENSE_FACTS, {"key": canonical}).one_or_none()
+    if canonical is None:
+        return None
+    return db.session.execute(statement, {"key": canonical}).one_or_none()
+
+
+def facts_of(row: Row[Any] | None) -> LicenseFacts | None:
+    """What validation decides on, from a LICENSE_FACTS row."""
     if row is None:
-        return None, None
-    facts = LicenseFacts(
+        return None
+    return LicenseFacts(
         domain=row.domain,
         status=LicenseStatus(row.status),
         edition=row.edition_code,
         updates_until=row.updates_until,
         support_until=row.support_until,
     )
-    return row.key, facts

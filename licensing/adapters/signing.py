@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,9 +170,17 @@ def private_pem(key: Ed25519PrivateKey) -> str:
 
 def write_new_private_key(path: Path) -> Ed25519PrivateKey:
     """A new key in a new file readable by its owner only (0600); an existing file is kept
-    (FileExistsError), so that a key in use is never overwritten."""
+    (FileExistsError), so that a key in use is never overwritten. The file appears whole
+    (written aside, then linked in), so a process starting beside this one never reads half
+    a key."""
     key = Ed25519PrivateKey.generate()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as file:
-        file.write(private_pem(key))
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".new-key-")  # 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(private_pem(key))
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)  # FileExistsError if the path is taken
+    finally:
+        os.unlink(temporary)
     return key

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_SIGNING_KEY
 from tests.e2e.conftest import free_port, http, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,7 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'walkthrough.db'}",
         "LICENSING_ENV": "development",
+        "LICENSE_SIGNING_KEY": TEST_SIGNING_KEY,  # not the repository's instance/ key
     }
     process = subprocess.Popen(
         [

@@ -18,6 +18,7 @@ from typing import Any
 
 import jwt
 
+from licensing.clock import utcnow
 from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Invalid
 
@@ -56,7 +57,7 @@ def verify_certificate(
     issuer: str = "licensing",
 ) -> Allowance:
     """The certificate's claims once its signature (by `kid`), issuer, expiry at `now`
-    (default: the clock) and domain (normalized as the service does, D3) are checked."""
+    (default: `utcnow()`) and domain (normalized as the service does, D3) are checked."""
     kid = _kid(certificate)
     key = _published_key(jwks, kid)
     try:
@@ -71,7 +72,7 @@ def verify_certificate(
         raise CertificateRejected("SIGNATURE_INVALID", str(error)) from None
     except jwt.PyJWTError as error:
         raise CertificateRejected("MALFORMED", str(error)) from None
-    moment = now or datetime.now(UTC)
+    moment = now or utcnow()
     expires_at = datetime.fromtimestamp(claims["exp"], UTC)
     if moment >= expires_at:
         raise CertificateRejected("EXPIRED", f"the certificate expired at {expires_at}")

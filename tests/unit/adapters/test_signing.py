@@ -118,3 +118,13 @@ def test_d23_retired_keys_are_a_file_of_public_keys_only(tmp_path: Path) -> None
     assert signing.private_pem(retired[0]).splitlines()[1] not in str(raised.value)
     with pytest.raises(ConfigurationError, match="LICENSE_RETIRED_KEYS must be @path"):
         Settings.from_env({**environ, "LICENSE_RETIRED_KEYS": signing.public_pem(retired[0])})
+
+
+def test_d22_the_issuer_is_a_setting(tmp_path: Path) -> None:
+    environ = {"LICENSE_SIGNING_KEY": signing.private_pem(Ed25519PrivateKey.generate())}
+    assert Settings.from_env(environ, instance_path=tmp_path).license_issuer == "licensing"
+    settings = Settings.from_env({**environ, "LICENSE_ISSUER": " acme "}, instance_path=tmp_path)
+    signer = signing.Ed25519Signer.from_pem(
+        settings.license_signing_key, issuer=settings.license_issuer
+    )
+    assert signer.issuer == "acme"

@@ -102,6 +102,8 @@ def test_readme_walkthrough_runs_verbatim_on_make_run(make_run: MakeRun, tmp_pat
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
     found = re.search(r"WALKTHROUGH customer=(\d+) order=(\d+) license=(\S+)", run.stdout)
     assert found, run.stdout
+    # Step 8: a certificate (its JWS header starts `{"alg":"EdDSA",`) and the key set.
+    assert "eyJhbGciOiJFZERTQSIs" in run.stdout and '"Ed25519"' in run.stdout, run.stdout
     customer_id, order_id, license_key = int(found[1]), int(found[2]), found[3]
 
     # The new customer's paid order and license, not a demo customer's.

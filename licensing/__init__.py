@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
+from licensing.adapters.mail import SmtpMailer
 from licensing.adapters.payments import PaymentGateway, StripeGateway
 from licensing.adapters.types import enforce_sqlite_foreign_keys
 from licensing.settings import Settings
@@ -71,6 +72,8 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
         webhook_secret=settings.stripe_webhook_secret,
         api_base=settings.stripe_api_base,
     )
+    # Email (D25): the sign-in page sends through it at once, the outbox from the worker.
+    app.extensions["mailer"] = SmtpMailer.from_settings(settings.smtp_url, settings.mail_from)
     init_api(app, settings)
     cli.register(app)
     return app

@@ -7,8 +7,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse
+
+from licensing.adapters.mail import SmtpServer
 
 DEVELOPMENT = "development"
 PRODUCTION = "production"
@@ -35,6 +38,10 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     rate_limit_storage_url: str = "memory://"
     paid_work_rate_cents: int = 3000  # R14: $30.00 per hour
+    # Email (D25): where mail goes out, who it is from, and the base of links in it.
+    smtp_url: str = "smtp://127.0.0.1:8025"
+    mail_from: str = "Licensing <licensing@localhost>"
+    public_url: str = "http://127.0.0.1:8000"
 
     @property
     def is_production(self) -> bool:
@@ -68,6 +75,9 @@ class Settings:
             env=env,
             rate_limit_storage_url=environ.get("RATE_LIMIT_STORAGE_URL") or "memory://",
             paid_work_rate_cents=_cents(environ.get("PAID_WORK_RATE_CENTS") or "3000"),
+            smtp_url=_smtp_url(environ.get("SMTP_URL") or "smtp://127.0.0.1:8025"),
+            mail_from=environ.get("MAIL_FROM") or "Licensing <licensing@localhost>",
+            public_url=_public_url(environ.get("PUBLIC_URL") or "http://127.0.0.1:8000"),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -93,3 +103,22 @@ def _cents(value: str) -> int:
     if not value.strip().isdigit() or int(value) <= 0:
         raise ConfigurationError(f"PAID_WORK_RATE_CENTS must be a positive integer, not {value!r}")
     return int(value)
+
+
+def _smtp_url(value: str) -> str:
+    """`smtp://[user:pass@]host:port` or `smtps://...`; the error never repeats the value (it
+    may hold a password)."""
+    try:
+        SmtpServer.from_url(value)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    return value.strip()
+
+
+def _public_url(value: str) -> str:
+    """The base of links in emails: an absolute http(s) URL, kept without a trailing slash."""
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ConfigurationError(f"PUBLIC_URL must be an absolute http(s) URL, not {value!r}")
+    return value

@@ -15,6 +15,7 @@ from licensing.adapters.mail import SmtpServer
 
 DEVELOPMENT = "development"
 PRODUCTION = "production"
+STRIPE_JS = "https://js.stripe.com/v3/"
 
 # Secrets that have a throw-away default in development and none in production.
 _SECRETS = ("DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY")
@@ -42,6 +43,9 @@ class Settings:
     smtp_url: str = "smtp://127.0.0.1:8025"
     mail_from: str = "Licensing <licensing@localhost>"
     public_url: str = "http://127.0.0.1:8000"
+    # Pages (D24): Stripe.js for the card, and the publishable key it is opened with.
+    stripe_js_url: str = STRIPE_JS
+    stripe_publishable_key: str = "pk_test_local"
 
     @property
     def is_production(self) -> bool:
@@ -78,6 +82,8 @@ class Settings:
             smtp_url=_smtp_url(environ.get("SMTP_URL") or "smtp://127.0.0.1:8025"),
             mail_from=environ.get("MAIL_FROM") or "Licensing <licensing@localhost>",
             public_url=_public_url(environ.get("PUBLIC_URL") or "http://127.0.0.1:8000"),
+            stripe_js_url=_stripe_js_url(environ.get("STRIPE_JS_URL") or STRIPE_JS),
+            stripe_publishable_key=environ.get("STRIPE_PUBLISHABLE_KEY") or "pk_test_local",
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -121,4 +127,13 @@ def _public_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
         raise ConfigurationError(f"PUBLIC_URL must be an absolute http(s) URL, not {value!r}")
+    return value
+
+
+def _stripe_js_url(value: str) -> str:
+    """Where the pages load Stripe.js from (the Content-Security-Policy allows its origin)."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"STRIPE_JS_URL must be an absolute http(s) URL, not {value!r}")
     return value

@@ -11,7 +11,7 @@ from licensing.adapters.notice_sender import HttpNoticeSender
 from licensing.clock import utcnow
 from licensing.domain.errors import DomainError
 from licensing.services import api_keys as keys
-from licensing.services import idempotency, notices, orders
+from licensing.services import emails, idempotency, notices, orders
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
 
@@ -117,6 +117,28 @@ def deliver_notices(limit: int) -> None:
     )
 
 
+emails_cli = AppGroup("emails", help="Send the email outbox to customers over SMTP (D25).")
+
+
+@emails_cli.command("deliver")
+@click.option("--limit", default=500, show_default=True, help="Send at most this many emails.")
+def deliver_emails(limit: int) -> None:
+    """Send the emails that are due over SMTP_URL, retrying with backoff for 24 hours.
+
+    Each email is sent at most once (marked sent in the transaction that sends it); one
+    still failing after 24 hours is dead-lettered. Safe on several machines at once.
+    """
+    report = run_email_delivery(limit=limit)
+    click.echo(
+        f"sent {report.sent}, failed {report.failed} (will retry), dead-lettered {report.dead}"
+    )
+
+
+def run_email_delivery(*, limit: int = 500) -> emails.EmailReport:
+    """One email delivery step with the app's mailer (the worker's job list calls this)."""
+    return emails.deliver(mailer=current_app.extensions["mailer"], now=utcnow(), limit=limit)
+
+
 @click.command("demo-data")
 @click.option(
     "--licenses",
@@ -147,6 +169,6 @@ def demo_data(count: int, seed: int, if_empty: bool) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (api_keys_cli, orders_cli, idempotency_cli, events_cli):
+    for group in (api_keys_cli, orders_cli, idempotency_cli, events_cli, emails_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data)

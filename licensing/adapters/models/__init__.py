@@ -8,6 +8,7 @@ from licensing.adapters.models.access import ApiKey, IdempotencyKey
 from licensing.adapters.models.accounts import Customer, CustomerEvent, Partner
 from licensing.adapters.models.base import HistoryRow, JSONData
 from licensing.adapters.models.catalog import Edition, Release
+from licensing.adapters.models.emails import Email, EmailStatus
 from licensing.adapters.models.helpdesk import Ban
 from licensing.adapters.models.licenses import License, LicenseEvent
 from licensing.adapters.models.notices import Delivery, Notice, Subscriber
@@ -23,6 +24,8 @@ __all__ = [
     "CustomerEvent",
     "Delivery",
     "Edition",
+    "Email",
+    "EmailStatus",
     "HistoryRow",
     "IdempotencyKey",
     "JSONData",

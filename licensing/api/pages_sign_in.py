@@ -114,6 +114,13 @@ def _link_id(token: str) -> int | None:
     return link if isinstance(link, int) else None
 
 
+@pages.get("/account/sign-out")
+@public
+def confirm_sign_out() -> Any:
+    """A page with the one button that signs out (a POST, so no link can sign anyone out)."""
+    return render_template("pages/sign_out.html")
+
+
 @pages.post("/account/sign-out")
 @public
 def sign_out() -> Any:

@@ -19,7 +19,7 @@ from licensing.domain.orders import OrderKind
 from licensing.services import accounts, catalog, order_kinds
 from licensing.services.licenses import ensure_domain_free
 from licensing.services.order_kinds import show_order
-from licensing.services.sign_in import customer_with_email, page_actor
+from licensing.services.sign_in import page_actor
 
 pages = PageBlueprint("buy_pages", __name__)
 EDITIONS = ("pro", "premium")
@@ -76,9 +76,7 @@ def place_order() -> Any:
 
 def _buy(edition: str, *, email: str, name: str, domain: str, card: str) -> Any:
     now = utcnow()
-    customer = customer_with_email(email) or accounts.create_customer(
-        email=email, name=name, now=now
-    )
+    customer = accounts.find_or_create_customer(email=email, name=name, now=now)
     actor = page_actor(customer.id)
     order = order_kinds.create_order(
         OrderKind.PURCHASE,

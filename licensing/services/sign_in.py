@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from licensing.adapters.models import Customer, CustomerEvent, SignInLink
+from licensing.adapters.models import CustomerEvent, SignInLink
 from licensing.extensions import db
+from licensing.services.accounts import customer_by_email
 from licensing.services.transactions import commit
 
 LINK_LIFETIME = timedelta(minutes=15)  # D24
@@ -30,22 +31,10 @@ class IssuedLink:
     name: str
 
 
-def normalized_email(email: str) -> str:
-    """D24: compared after trimming, case-insensitively."""
-    return email.strip().lower()
-
-
-def customer_with_email(email: str) -> Customer | None:
-    wanted = normalized_email(email)
-    return db.session.execute(
-        select(Customer).where(func.lower(Customer.email) == wanted)
-    ).scalar_one_or_none()
-
-
 def issue_sign_in_link(*, email: str, now: datetime) -> IssuedLink | None:
     """D24: a link valid 15 minutes for the customer with this email; None when there is none
     (the page answers the same either way)."""
-    customer = customer_with_email(email)
+    customer = customer_by_email(email)
     if customer is None:
         return None
     link = SignInLink(customer_id=customer.id, created_at=now, expires_at=now + LINK_LIFETIME)

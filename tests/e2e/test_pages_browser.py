@@ -19,6 +19,8 @@ import pytest
 from flask import Flask
 
 from licensing.api.page_shell import content_security_policy
+from licensing.clock import utcnow
+from licensing.services import emails
 from tests.e2e.conftest import http
 from tests.factories import make_key
 
@@ -109,6 +111,17 @@ def sign_in(page: Any, site: str, smtp_server: Any, email: str) -> None:
     page.wait_for_url(f"{site}/account")
 
 
+def key_mailed(app: Flask, smtp_server: Any, to: str, license_key: str) -> bool:
+    """D25: the license-issued notice went to the outbox with the payment; the worker's
+    delivery step (run here once) mails it over SMTP to the owner, key included."""
+    with app.app_context():
+        emails.deliver(mailer=app.extensions["mailer"], now=utcnow())
+    return any(
+        message["To"] == to and license_key in message.get_body(("plain",)).get_content()
+        for message in smtp_server.received()
+    )
+
+
 def test_d24_buy_sign_in_renew_and_move_in_a_browser(
     site: str, app: Flask, browser: Any, smtp_server: Any
 ) -> None:
@@ -127,6 +140,7 @@ def test_d24_buy_sign_in_renew_and_move_in_a_browser(
     snapshot(page, "bought")
     status, license = http("GET", f"{site}/v1/licenses/{license_key}", key=key)
     assert status == 200 and license["domain"] == "ada.example.com"
+    assert key_mailed(app, smtp_server, "ada@example.com", license_key)
 
     sign_in(page, site, smtp_server, "ada@example.com")
     snapshot(page, "account")

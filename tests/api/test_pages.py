@@ -193,3 +193,57 @@ def test_d24_a_declined_card_is_explained_and_its_order_cancelled(
 def app_client_other_browser_sees_nothing(client: Any, location: str) -> bool:
     other = client.application.test_client()
     return other.get(location).status_code == 404
+
+
+def test_d24_a_session_ends_12_hours_after_signing_in(
+    client: Any, owner: dict, smtp_server: Any, mailer: Any
+) -> None:
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        sign_in(client, smtp_server, "owner@example.com")
+        traveller.shift(12 * 3600 - 60)
+        assert client.get("/account").status_code == 200
+        traveller.shift(61)
+        answer = client.get("/account")
+        assert answer.status_code == 302 and answer.headers["Location"] == "/account/sign-in"
+
+
+def test_d19_upgrade_on_the_page_opens_an_upgrade_order_at_the_price_difference(
+    client: Any, admin: Api, owner: dict, smtp_server: Any, mailer: Any, gateway: Any
+) -> None:
+    mine = import_license(admin, customer_id=owner["id"], domain="up.example.com")
+    sign_in(client, smtp_server, "owner@example.com")
+    editions = {
+        e["code"]: e["price"]["amount"] for e in admin.get("/v1/editions").get_json()["items"]
+    }
+    path = f"/account/licenses/{mine['key']}/upgrade"
+    page = client.get(path)
+    assert f'data-upgrade-amount="{editions["premium"] - editions["pro"]}"' in page.text
+    paid = client.post(path, data={"csrf_token": csrf(client, path), "card": "card_ok"})
+    assert paid.status_code == 302
+    order = admin.get(paid.headers["Location"].replace("/account", "/v1").split("?")[0]).get_json()
+    assert (order["kind"], order["price"]["amount"]) == (
+        "upgrade",
+        editions["premium"] - editions["pro"],
+    )
+    assert order["history"][0]["actor"] == f"pages:customer:{owner['id']}"
+
+
+def test_d24_a_sent_quote_is_accepted_and_paid_on_the_page_a_draft_is_not_shown(
+    client: Any, admin: Api, owner: dict, smtp_server: Any, mailer: Any, gateway: Any
+) -> None:
+    line = {"category": "programming", "description": "Import from 1C", "hours": 2.5}
+    draft = admin.post("/v1/quotes", json={"customer_id": owner["id"], "lines": [line]})
+    sent = admin.post("/v1/quotes", json={"customer_id": owner["id"], "lines": [line]})
+    draft, sent = draft.get_json(), sent.get_json()
+    assert admin.post(f"/v1/quotes/{sent['id']}/send").status_code == 200
+    sign_in(client, smtp_server, "owner@example.com")
+    account = client.get("/account").text
+    assert f'data-quote="{sent["id"]}"' in account and f'data-quote="{draft["id"]}"' not in account
+    assert client.get(f"/account/quotes/{draft['id']}").status_code == 404
+    path = f"/account/quotes/{sent['id']}"
+    paid = client.post(path, data={"csrf_token": csrf(client, path), "card": "card_ok"})
+    assert paid.status_code == 302
+    quote = admin.get(f"/v1/quotes/{sent['id']}").get_json()
+    assert quote["status"] == "accepted" and quote["order_id"]
+    assert f"/account/orders/{quote['order_id']}" in paid.headers["Location"]
+    assert client.get(paid.headers["Location"]).status_code == 200

@@ -134,6 +134,28 @@ def deliver_emails(limit: int) -> None:
     )
 
 
+@emails_cli.command("dead-letters")
+@click.option("--limit", default=100, show_default=True)
+def list_dead_emails(limit: int) -> None:
+    """List the emails given up on: id, when, recipient, subject and the last error."""
+    for email in emails.dead_letters(limit=limit):
+        click.echo(
+            f"{email.id}\t{email.dead_at:%Y-%m-%dT%H:%M:%SZ}\t{email.recipient}\t"
+            f"{email.subject}\t{email.last_error}"
+        )
+
+
+@emails_cli.command("retry")
+@click.argument("email_id", type=int)
+def retry_dead_email(email_id: int) -> None:
+    """Give a dead-lettered email another 24 hours of attempts, from now."""
+    try:
+        email = emails.retry_dead_letter(email_id, now=utcnow())
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"email {email.id} is pending again")
+
+
 def run_email_delivery(*, limit: int = 500) -> emails.EmailReport:
     """One email delivery step with the app's mailer (the worker's job list calls this)."""
     return emails.deliver(mailer=current_app.extensions["mailer"], now=utcnow(), limit=limit)

@@ -26,10 +26,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from licensing.adapters.mail import Mailer, MailNotSent, OutgoingMail
 from licensing.adapters.models import Customer, Edition, Email, EmailStatus, License, Notice
 from licensing.domain.emails import MAILED_NOTICES, notice_cause
+from licensing.domain.errors import NotFound
 from licensing.domain.notices import NoticeType, next_attempt
 from licensing.extensions import db
 from licensing.services.email_messages import notice_message
-from licensing.services.transactions import unit_of_work
+from licensing.services.transactions import commit, unit_of_work
 
 NoticeKey = tuple[str, int, str]  # (type, license_id, term_key): a notice's unique key
 
@@ -167,6 +168,32 @@ def _attempt(email: Email, mailer: Mailer, now: datetime) -> str:
         return "failed"
     email.status, email.sent_at, email.last_error = EmailStatus.SENT.value, now, None
     return "sent"
+
+
+def dead_letters(*, limit: int = 100) -> list[Email]:
+    """The newest `limit` emails given up on, for an operator to look at."""
+    return list(
+        db.session.execute(
+            select(Email)
+            .where(Email.status == EmailStatus.DEAD.value)
+            .order_by(Email.dead_at.desc(), Email.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def retry_dead_letter(email_id: int, *, now: datetime) -> Email:
+    """Give a dead-lettered email another 24 hours of attempts, starting now (once an
+    operator has fixed what made it fail: the server, the address)."""
+    email = db.session.get(Email, email_id, with_for_update=True)
+    if email is None or email.status != EmailStatus.DEAD.value:
+        raise NotFound(
+            f"There is no dead-lettered email with the id {email_id}.", code="EMAIL_NOT_FOUND"
+        )
+    email.status, email.dead_at, email.first_attempt_at = EmailStatus.PENDING.value, None, None
+    email.attempts, email.next_attempt_at = 0, now
+    commit()
+    return email
 
 
 def outbox_counts() -> dict[str, int]:

@@ -66,7 +66,9 @@ def test_d25_an_issued_license_is_mailed_to_its_owner_over_smtp_once(
     for part in (text, html):
         assert license["key"] in part
         assert "http://127.0.0.1:8000/account" in part
-    assert "Updates until: Monday 1 November 2027" in text  # updates_until, as the last day it holds
+    assert (
+        "Updates until: Monday 1 November 2027" in text
+    )  # updates_until, as the last day it holds
     assert "sent 0" in app.test_cli_runner().invoke(args=["emails", "deliver"]).output
     assert len(smtp_server.received()) == 1
     assert outbox(app)[0].status == "sent"
@@ -176,6 +178,17 @@ def test_d25_an_email_failing_for_24_hours_is_dead_lettered(
     smtp_server.refuse_with = None
     assert deliver(app, T0 + timedelta(days=3)) == emails.EmailReport()
     assert smtp_server.received() == []
+    with app.app_context():
+        assert emails.outbox_counts() == {"pending": 0, "sent": 0, "dead": 1}
+    cli = app.test_cli_runner()
+    listed = cli.invoke(args=["emails", "dead-letters"]).output
+    assert listed.startswith(f"{email.id}\t") and "550 5.1.1 no such user" in listed
+    assert "no dead-lettered email" in cli.invoke(args=["emails", "retry", "999"]).output
+    assert "pending again" in cli.invoke(args=["emails", "retry", str(email.id)]).output
+    assert "sent 1," in cli.invoke(args=["emails", "deliver"]).output  # due from now
+    assert len(smtp_server.received()) == 1
+    with app.app_context():
+        assert emails.outbox_counts() == {"pending": 0, "sent": 1, "dead": 0}
 
 
 def test_d25_two_workers_send_each_email_once(

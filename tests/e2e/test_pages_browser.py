@@ -93,8 +93,8 @@ def buy(page: Any, site: str, *, email: str, domain: str, card: str) -> None:
     page.fill("input[name=name]", "Ada Owner")
     page.fill("input[name=domain]", domain)
     fill_card(page, card)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # Stripe.js reads the card first, then the form is sent
+        page.click("button[type=submit]")
 
 
 def sign_in(page: Any, site: str, smtp_server: Any, email: str) -> None:

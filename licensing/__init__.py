@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from licensing.adapters import signing
 from licensing.adapters.mail import SmtpMailer
 from licensing.adapters.payments import PaymentGateway, StripeGateway
 from licensing.adapters.types import enforce_sqlite_foreign_keys
@@ -61,6 +62,12 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     )
     # Email (D25): the sign-in page sends through it at once, the outbox from the worker.
     app.extensions["mailer"] = SmtpMailer.from_settings(settings.smtp_url, settings.mail_from)
+    # D23: the private key stays in this object; only its public half is ever published.
+    app.extensions[signing.EXTENSION] = signing.Ed25519Signer.from_pem(
+        settings.license_signing_key,
+        settings.license_retired_keys,
+        issuer=settings.license_issuer,
+    )
     init_api(app, settings)
     cli.register(app)
     return app

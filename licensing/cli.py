@@ -12,6 +12,7 @@ from licensing.clock import utcnow
 from licensing.domain.errors import DomainError
 from licensing.services import api_keys as keys
 from licensing.services import emails, idempotency, notices, orders
+from licensing.signing_keys_cli import signing_keys_cli
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
 
@@ -191,6 +192,13 @@ def demo_data(count: int, seed: int, if_empty: bool) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (api_keys_cli, orders_cli, idempotency_cli, events_cli, emails_cli):
+    for group in (
+        api_keys_cli,
+        orders_cli,
+        idempotency_cli,
+        events_cli,
+        emails_cli,
+        signing_keys_cli,
+    ):
         app.cli.add_command(group)
     app.cli.add_command(demo_data)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from limits import parse
 
+from licensing.adapters import signing
 from licensing.adapters.mail import SmtpServer
 
 DEVELOPMENT = "development"
@@ -18,7 +20,14 @@ PRODUCTION = "production"
 STRIPE_JS = "https://js.stripe.com/v3/"
 
 # Secrets that have a throw-away default in development and none in production.
-_SECRETS = ("DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY")
+_SECRETS = (
+    "DATABASE_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "SECRET_KEY",
+    "LICENSE_SIGNING_KEY",
+)
+DEVELOPMENT_SIGNING_KEY = "license-signing-key.pem"  # under instance/, made once (D23)
 
 
 class ConfigurationError(RuntimeError):
@@ -46,6 +55,11 @@ class Settings:
     # Pages (D24): Stripe.js for the card, and the publishable key it is opened with.
     stripe_js_url: str = STRIPE_JS
     stripe_publishable_key: str = "pk_test_local"
+    # D22/D23: the PEM private key certificates are signed with (never shown by repr), the
+    # PEM public keys of retired keys still published, and the certificates' `iss`.
+    license_signing_key: str = field(default="", repr=False)
+    license_retired_keys: tuple[str, ...] = ()
+    license_issuer: str = "licensing"
 
     @property
     def is_production(self) -> bool:
@@ -84,6 +98,9 @@ class Settings:
             public_url=_public_url(environ.get("PUBLIC_URL") or "http://127.0.0.1:8000"),
             stripe_js_url=_stripe_js_url(environ.get("STRIPE_JS_URL") or STRIPE_JS),
             stripe_publishable_key=environ.get("STRIPE_PUBLISHABLE_KEY") or "pk_test_local",
+            license_signing_key=_signing_key(environ.get("LICENSE_SIGNING_KEY", ""), instance),
+            license_retired_keys=_retired_keys(environ.get("LICENSE_RETIRED_KEYS", "")),
+            license_issuer=environ.get("LICENSE_ISSUER", "").strip() or "licensing",
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -137,3 +154,50 @@ def _stripe_js_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"STRIPE_JS_URL must be an absolute http(s) URL, not {value!r}")
     return value
+
+
+def _read_setting_file(name: str, value: str) -> str:
+    """The text of the file `@path` names; the error names the setting and the path only."""
+    path = Path(value[1:]).expanduser()
+    try:
+        return path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "it is not ASCII text"
+        raise ConfigurationError(f"{name}: cannot read the file {str(path)!r} ({reason})") from None
+
+
+def _signing_key(value: str, instance: Path) -> str:
+    """D23: the PEM private key, given or `@path`; in development, instance/'s own key,
+    made once (0600) and reused. Production has already refused an empty value."""
+    value = value.strip()
+    if not value:
+        path = instance / DEVELOPMENT_SIGNING_KEY
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Another process may make it first: then that one is used.
+            with contextlib.suppress(FileExistsError):
+                signing.write_new_private_key(path)
+        value = f"@{path}"
+    pem = _read_setting_file("LICENSE_SIGNING_KEY", value) if value.startswith("@") else value
+    try:
+        signing.load_private_key(pem)
+    except signing.BadKeyMaterial as error:
+        raise ConfigurationError(f"LICENSE_SIGNING_KEY {error}") from None
+    return pem.strip() + "\n"
+
+
+def _retired_keys(value: str) -> tuple[str, ...]:
+    """D23: `@path` to a file of PEM public keys still published, or nothing."""
+    value = value.strip()
+    if not value:
+        return ()
+    if not value.startswith("@"):
+        raise ConfigurationError("LICENSE_RETIRED_KEYS must be @path to a file of PEM public keys")
+    text = _read_setting_file("LICENSE_RETIRED_KEYS", value)
+    try:
+        pems = signing.split_public_pems(text)
+        for pem in pems:
+            signing.load_public_key(pem)
+    except signing.BadKeyMaterial as error:
+        raise ConfigurationError(f"LICENSE_RETIRED_KEYS {error}") from None
+    return tuple(pems)

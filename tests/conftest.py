@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask_migrate import upgrade
 
 from licensing import create_app
+from licensing.adapters.signing import private_pem
 from licensing.extensions import db
 from licensing.settings import Settings
 
@@ -44,10 +46,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(line, yellow=not PG_URL, green=bool(PG_URL))
 
 
+# The run's certificate signing key (D23): made here, so that no test touches instance/.
+TEST_SIGNING_KEY = private_pem(Ed25519PrivateKey.generate())
+
+
 def settings_for(database_url: str, **changes: Any) -> Settings:
     """Development defaults on this database; the validate rate limit is off (its own test
     turns it on), so that a long suite from one address is not throttled."""
-    base = Settings.from_env({}, instance_path=Path("/nonexistent"))
+    environ = {"LICENSE_SIGNING_KEY": TEST_SIGNING_KEY}
+    base = Settings.from_env(environ, instance_path=Path("/nonexistent"))
     return base.replace(**{"database_url": database_url, "validate_rate_limit": "off", **changes})
 
 

@@ -9,6 +9,7 @@ from werkzeug.routing import BaseConverter, IntegerConverter
 from licensing.api import (
     accounts,
     catalog,
+    certificates,
     checkout,
     health,
     helpdesk,
@@ -35,6 +36,7 @@ BLUEPRINTS = (
     catalog.blp,
     accounts.blp,
     licenses.blp,
+    certificates.blp,
     checkout.blp,
     notices.blp,
     helpdesk.blp,

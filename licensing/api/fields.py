@@ -281,6 +281,18 @@ class EditionCode(ma.fields.String):
 # license has it), bounded so that no lookup reads a megabyte.
 LICENSE_KEY = ma.validate.Length(min=1, max=100)
 
+
+class ShopCheckSchema(ma.Schema):
+    """What a shop installation sends to validate or to get a certificate: key and domain."""
+
+    key = ma.fields.String(
+        required=True,
+        validate=LICENSE_KEY,
+        metadata={"description": "any text; a key that matches no license is NOT_FOUND"},
+    )
+    domain = Domain(required=True)
+
+
 # A published release's version (R10): 5.2 or 5.2.1, optionally with a suffix such as -rc1.
 VERSION_PATTERN = r"^[0-9]+(\.[0-9]+){0,3}([-+][0-9A-Za-z.-]{1,20})?$"
 

@@ -11,7 +11,6 @@ from flask.views import MethodView
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.fields import (
-    LICENSE_KEY,
     VERSION_PATTERN,
     Domain,
     EditionCode,
@@ -21,6 +20,7 @@ from licensing.api.fields import (
     MoneySchema,
     OmitNoneSchema,
     PageArgsSchema,
+    ShopCheckSchema,
     Text,
     body_one_of,
     page_schema,
@@ -144,13 +144,7 @@ class TransferSchema(ma.Schema):
     note = Text(required=True, max_length=2000)  # why, kept in the license's history
 
 
-class ValidateSchema(ma.Schema):
-    key = ma.fields.String(
-        required=True,
-        validate=LICENSE_KEY,
-        metadata={"description": "any text; a key that matches no license is NOT_FOUND"},
-    )
-    domain = Domain(required=True)
+class ValidateSchema(ShopCheckSchema):
     version = ma.fields.String(
         load_default=None,
         validate=ma.validate.Length(min=1, max=32),

@@ -1,4 +1,4 @@
-"""Rate limit of `POST /v1/licenses/validate`, per client IP and per license key.
+"""Rate limit of `POST /v1/licenses/validate` and `/certificate`, per client IP and per key.
 
 Built on `limits` (the engine under Flask-Limiter): a sliding window in memory by default,
 or in Redis (RATE_LIMIT_STORAGE_URL=redis://...) so that every worker shares the count.
@@ -33,7 +33,11 @@ from licensing.api.json_body import json_body
 OFF = "off"
 RETRY_STORE_AFTER = 5.0  # seconds without asking a store that just failed
 STORE_TIMEOUT = 0.25  # seconds; a slow store fails open rather than stalling validation
-RATE_LIMITED_ENDPOINTS = frozenset({"licenses.LicenseValidation"})
+# A certificate answers what validate answers (D22), so it shares validate's count: asking
+# both ways gives a key-guesser no more tries.
+RATE_LIMITED_ENDPOINTS = frozenset(
+    {"licenses.LicenseValidation", "certificates.LicenseCertificate"}
+)
 
 log = logging.getLogger(__name__)
 STORE_FAILURES = Counter(
@@ -74,7 +78,7 @@ class ValidateRateLimit:
             return
         retry_after = max(1, math.ceil(reset - time.time()))
         raise TooManyRequests(
-            f"There were too many validations from this "
+            f"There were too many license checks from this "
             f"{'client' if kind == 'ip' else 'license key'}; retry in {retry_after} s.",
             retry_after=retry_after,
         )

@@ -40,6 +40,7 @@ class LicenseFacts:
     status: LicenseStatus
     edition: str
     updates_until: datetime
+    support_until: datetime  # shown by a certificate (D22), not by validate
 
 
 @dataclass(frozen=True)

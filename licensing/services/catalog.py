@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from licensing.adapters.models import Edition, Release
 from licensing.adapters.pagination import Page, paginate
@@ -62,13 +63,21 @@ class ReleaseRef:
     released_at: datetime
 
 
+def newest_release_on_or_before(until: Any, *columns: Any) -> Select[Any]:
+    """D17: the newest release published on or before `until`, a value or a column (so that
+    a certificate's one statement can hold it as a subquery)."""
+    return (
+        select(*columns)
+        .where(Release.released_at <= until)
+        .order_by(Release.released_at.desc(), Release.id.desc())
+        .limit(1)
+    )
+
+
 def newest_allowed_release(updates_until: datetime) -> ReleaseRef | None:
     """D17: the newest release published on or before `updates_until`."""
     release = db.session.execute(
-        select(Release)
-        .where(Release.released_at <= updates_until)
-        .order_by(Release.released_at.desc(), Release.id.desc())
-        .limit(1)
+        newest_release_on_or_before(updates_until, Release)
     ).scalar_one_or_none()
     return ReleaseRef(release.version, release.released_at) if release is not None else None
 

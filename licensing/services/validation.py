@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from typing import Any
+
+from sqlalchemy import Row, Select, bindparam, select
 
 from licensing.adapters.models import License, Release
 from licensing.domain.domains import normalize_domain
@@ -14,7 +16,12 @@ from licensing.extensions import db
 # Built once with bound parameters: each call only binds values (the hot path, issue 9).
 RELEASE_DATE = select(Release.released_at).where(Release.version == bindparam("version"))
 LICENSE_FACTS = select(
-    License.domain, License.status, License.edition_code, License.updates_until
+    License.key,
+    License.domain,
+    License.status,
+    License.edition_code,
+    License.updates_until,
+    License.support_until,
 ).where(License.key == bindparam("key"))
 
 
@@ -28,18 +35,27 @@ def validate(*, key: str, domain: str, version: str | None) -> Validation:
             raise Invalid.field(
                 "version", "The version is not a published release.", code="VERSION_UNKNOWN"
             )
-    canonical = canonical_license_key(key)
-    row = None
-    if canonical is not None:
-        row = db.session.execute(LICENSE_FACTS, {"key": canonical}).one_or_none()
-    facts = (
-        LicenseFacts(
-            domain=row.domain,
-            status=LicenseStatus(row.status),
-            edition=row.edition_code,
-            updates_until=row.updates_until,
-        )
-        if row is not None
-        else None
-    )
+    facts = facts_of(license_facts(key))
     return validate_license(facts, domain=domain, release_published_at=released_at)
+
+
+def license_facts(key: str, statement: Select[Any] = LICENSE_FACTS) -> Row[Any] | None:
+    """The row `statement` (LICENSE_FACTS, or one with more columns) finds for this key, or
+    None for no license (malformed keys included)."""
+    canonical = canonical_license_key(key)
+    if canonical is None:
+        return None
+    return db.session.execute(statement, {"key": canonical}).one_or_none()
+
+
+def facts_of(row: Row[Any] | None) -> LicenseFacts | None:
+    """What validation decides on, from a LICENSE_FACTS row."""
+    if row is None:
+        return None
+    return LicenseFacts(
+        domain=row.domain,
+        status=LicenseStatus(row.status),
+        edition=row.edition_code,
+        updates_until=row.updates_until,
+        support_until=row.support_until,
+    )

@@ -47,8 +47,13 @@ def test_one_key_tried_from_many_addresses_is_limited_too(limited_app: Flask) ->
     problem(validate(limited_app, "same-key", "10.1.0.9"), 429, "RATE_LIMITED")
 
 
-def test_off_disables_and_a_bad_rate_is_a_startup_error() -> None:
-    assert Settings.from_env({"VALIDATE_RATE_LIMIT": "off"}).validate_rate_limit == "off"
+def test_off_disables_and_a_bad_rate_is_a_startup_error(tmp_path: Path) -> None:
+    assert (
+        Settings.from_env(
+            {"VALIDATE_RATE_LIMIT": "off"}, instance_path=tmp_path
+        ).validate_rate_limit
+        == "off"
+    )
     with pytest.raises(ConfigurationError, match="VALIDATE_RATE_LIMIT"):
         Settings.from_env({"VALIDATE_RATE_LIMIT": "lots"})
 

@@ -1,4 +1,4 @@
-"""Benchmark: `validate` and `entitlements` against the ceiling of the same stack.
+"""Benchmark: `validate`, `certificate` and `entitlements` against the ceiling of the stack.
 
     make bench     (needs wrk: `apt-get install wrk`; PostgreSQL at TEST_DATABASE_URL)
 
@@ -6,7 +6,9 @@ For 1,000 and 1,000,000 licenses (BENCH_SIZES to change), in a schema of its own
 fill with the seeded demo generator, serve the app with gunicorn on 127.0.0.1 (WORKERS x
 THREADS gthread), and drive it with wrk from a separate process at a fixed concurrency for a
 fixed time: the ceiling (`GET /healthz`, no database), `POST /v1/licenses/validate` (rate
-limit off, then on at a limit too high to trip, to show its cost) and `GET /v1/entitlements`.
+limit off, then on at a limit too high to trip, to show its cost), `POST
+/v1/licenses/certificate` (D22: validate's lookup plus the newest release and an Ed25519
+signature) and `GET /v1/entitlements`. First it times one certificate's signing alone.
 Prints one table. It measures; it asserts nothing.
 """
 
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -34,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 
 from licensing import create_app, demo_data  # noqa: E402
+from licensing.adapters import signing  # noqa: E402
 from licensing.adapters.models import License  # noqa: E402
 from licensing.extensions import db  # noqa: E402
 from licensing.services.api_keys import create_api_key  # noqa: E402
@@ -57,6 +61,7 @@ request = function()
   return wrk.format("POST", "/v1/licenses/validate", {["Content-Type"] = "application/json"}, bodies[(n % #bodies) + 1])
 end
 """
+CERTIFICATE_LUA = VALIDATE_LUA.replace("/v1/licenses/validate", "/v1/licenses/certificate")
 ENTITLEMENTS_LUA = """
 local paths = {PATHS}
 local n = 0
@@ -74,7 +79,7 @@ def prepare(size: int) -> tuple[str, str, list[dict[str, str]], list[int]]:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     url = sa.make_url(URL).update_query_dict({"options": f"-csearch_path={schema}"})
     url_text = url.render_as_string(hide_password=False)
-    app = create_app(Settings.from_env({}).replace(database_url=url_text))
+    app = create_app(Settings.from_env(signing_key_env()).replace(database_url=url_text))
     with app.app_context():
         upgrade()
         demo_data.generate(licenses=size, seed=3, now=NOW)
@@ -92,6 +97,39 @@ def prepare(size: int) -> tuple[str, str, list[dict[str, str]], list[int]]:
     return schema, url_text, licenses, [c for _, _, c in sample] + [key]  # type: ignore[list-item]
 
 
+def signing_key_env() -> dict[str, str]:
+    """A throw-away certificate signing key, so that the benchmark leaves instance/ alone."""
+    path = Path(tempfile.gettempdir()) / f"bench-signing-key-{os.getpid()}.pem"
+    if not path.exists():
+        signing.write_new_private_key(path)
+    return {"LICENSE_SIGNING_KEY": f"@{path}"}
+
+
+def signing_time() -> str:
+    """D22: one certificate's Ed25519 signature through PyJWT, alone (no HTTP, no database)."""
+    key = signing.load_private_key(Path(signing_key_env()["LICENSE_SIGNING_KEY"][1:]).read_text())
+    signer = signing.Ed25519Signer(key)
+    claims = {
+        "iss": "licensing",
+        "sub": "Z8W9B-B157H-93QAA-K9W3Y-77GQC",
+        "domain": "shop.example.com",
+        "edition": "premium",
+        "status": "active",
+        "support_until": "2026-02-14T10:00:00Z",
+        "updates_until": "2027-01-15T10:00:00Z",
+        "newest_allowed_release": "5.2.1",
+        "iat": 1795931898,
+        "exp": 1798523898,
+    }
+    runs = 5000
+    jwt_each = min(timeit.repeat(lambda: signer.sign(claims), number=runs, repeat=5)) / runs
+    raw_each = min(timeit.repeat(lambda: key.sign(b"x" * 300), number=runs, repeat=5)) / runs
+    return (
+        f"signing one certificate (PyJWT encode, Ed25519): {jwt_each * 1e6:.0f} us; "
+        f"the raw Ed25519 signature alone: {raw_each * 1e6:.0f} us (best of 5 x {runs})"
+    )
+
+
 def vacuum(url: str) -> None:
     """VACUUM ANALYZE after the bulk load, so autovacuum is not working during the runs."""
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
@@ -101,7 +139,12 @@ def vacuum(url: str) -> None:
 
 
 def serve(url: str, rate_limit: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url, "VALIDATE_RATE_LIMIT": rate_limit}
+    env = {
+        **os.environ,
+        **signing_key_env(),
+        "DATABASE_URL": url,
+        "VALIDATE_RATE_LIMIT": rate_limit,
+    }
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "-c",
@@ -160,6 +203,7 @@ def lua_list(items: list[str]) -> str:
 def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
+    print(signing_time(), flush=True)
     results = []
     for size in SIZES:
         started = time.perf_counter()
@@ -182,6 +226,7 @@ def main() -> None:
                         runs = [
                             ("healthz (ceiling)", None),
                             *runs,
+                            ("certificate", CERTIFICATE_LUA.replace("{BODIES}", bodies)),
                             (
                                 "entitlements",
                                 ENTITLEMENTS_LUA.replace("{PATHS}", paths).replace("KEY", key),

@@ -26,7 +26,7 @@ import pytest
 from licensing.clock import utcnow
 from licensing.logs import REDACTED
 from licensing.services.api_keys import create_api_key
-from tests.conftest import dispose, migrate
+from tests.conftest import TEST_SIGNING_KEY, dispose, migrate
 from tests.e2e.conftest import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +82,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
         _, admin_key = create_api_key(name="logs", scopes=["admin"], now=utcnow())
     dispose(app)
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database, "LICENSING_ENV": "development"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "LICENSING_ENV": "development",
+        "LICENSE_SIGNING_KEY": TEST_SIGNING_KEY,  # not the repository's instance/ key
+    }
     command = [
         str(GUNICORN),
         *CONFIG,

@@ -1,4 +1,4 @@
-"""The hot paths (validate, entitlements): few statements, each an index lookup, no lazy
+"""The hot paths (validate, certificate, entitlements): few statements, each an index lookup, no lazy
 loads; and the probes (healthz, readyz)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from licensing import create_app
 from licensing.domain.entitlements import Department
 from licensing.extensions import db
-from licensing.services import entitlements, validation
+from licensing.services import certificates, entitlements, validation
 from tests.conftest import dispose, settings_for
 from tests.factories import Api, created, import_license, new_customer, problem
 
@@ -55,6 +55,9 @@ def hot_calls(shop: dict[str, Any]) -> dict[str, Callable[[], Any]]:
         "validate": lambda: validation.validate(
             key=shop["key"], domain="hot.example.com", version="5.0"
         ),
+        "certificate": lambda: certificates.issue_certificate(
+            license_key=shop["key"], domain="hot.example.com", now=at
+        ),
         "entitlements": lambda: entitlements.entitlement(
             customer_id=shop["customer_id"],
             department=Department.TECHNICAL_SUPPORT,
@@ -65,7 +68,7 @@ def hot_calls(shop: dict[str, Any]) -> dict[str, Callable[[], Any]]:
     }
 
 
-@pytest.mark.parametrize("path", ["validate", "entitlements"])
+@pytest.mark.parametrize("path", ["validate", "certificate", "entitlements"])
 def test_each_hot_path_is_at_most_two_statements(
     app: Flask, shop: dict[str, Any], path: str
 ) -> None:
@@ -76,7 +79,7 @@ def test_each_hot_path_is_at_most_two_statements(
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-@pytest.mark.parametrize("path", ["validate", "entitlements"])
+@pytest.mark.parametrize("path", ["validate", "certificate", "entitlements"])
 def test_each_hot_path_statement_can_use_an_index(
     app: Flask, shop: dict[str, Any], path: str
 ) -> None:

@@ -8,12 +8,14 @@ import pytest
 
 from licensing import create_app
 from licensing.settings import ConfigurationError, Settings
+from tests.conftest import TEST_SIGNING_KEY
 
 SECRETS = {
     "DATABASE_URL": "sqlite:////tmp/licensing-prod-test.db",
     "STRIPE_SECRET_KEY": "sk_live_x",
     "STRIPE_WEBHOOK_SECRET": "whsec_x",
     "SECRET_KEY": "s3cret",
+    "LICENSE_SIGNING_KEY": TEST_SIGNING_KEY,
 }
 
 

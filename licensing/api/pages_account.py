@@ -8,17 +8,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import redirect, render_template, request, session, url_for
+from flask import Response, redirect, render_template, request, session, url_for
 
 from licensing.adapters.models import Order
 from licensing.api.dependencies import payment_gateway
 from licensing.api.page_card import CARD_MISSING, card_from_form, pay_by_card, stripe_settings
 from licensing.api.page_forms import FormErrors, domain_field
-from licensing.api.page_shell import PageBlueprint, signed_in
+from licensing.api.page_shell import PageBlueprint, error_page, signed_in
 from licensing.clock import utcnow
 from licensing.domain.errors import Conflict, PaymentFailed
 from licensing.domain.orders import OrderKind
-from licensing.services import customer_account, licenses, order_kinds, quotes, upgrades
+from licensing.services import (
+    certificates,
+    customer_account,
+    licenses,
+    order_kinds,
+    quotes,
+    upgrades,
+)
 from licensing.services.orders import get_order
 from licensing.services.renewals import renewal_quote
 from licensing.services.sign_in import page_actor
@@ -148,6 +155,29 @@ def move_domain(customer_id: int, key: str) -> Any:
     return render_template(
         "pages/move_domain.html", license=license, errors=errors, form=request.form
     ), status
+
+
+@pages.get("/account/licenses/<key>/certificate")
+@signed_in
+def certificate(customer_id: int, key: str) -> Any:
+    """D22: the license's certificate for its own domain, as a file the shop installs; a
+    license that is not active gets none (the page says why)."""
+    license = customer_account.owned_license(customer_id, key)
+    issued = certificates.issue_certificate(
+        license_key=license.key, domain=license.domain, now=utcnow()
+    )
+    if not issued.valid or issued.certificate is None:
+        return error_page(
+            409,
+            "No certificate for this license",
+            f"Only an active license gets a certificate; this one is {license.status}.",
+        )
+    filename = f"{license.domain}.license.jwt"
+    return Response(
+        issued.certificate,
+        mimetype="application/jwt",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @pages.get("/account/orders/<id:order_id>")

@@ -247,3 +247,23 @@ def test_d24_a_sent_quote_is_accepted_and_paid_on_the_page_a_draft_is_not_shown(
     assert quote["status"] == "accepted" and quote["order_id"]
     assert f"/account/orders/{quote['order_id']}" in paid.headers["Location"]
     assert client.get(paid.headers["Location"]).status_code == 200
+
+
+def test_d22_the_certificate_downloaded_from_the_account_verifies_with_the_published_key(
+    client: Any, admin: Api, owner: dict, smtp_server: Any, mailer: Any
+) -> None:
+    import jwt
+
+    mine = import_license(admin, customer_id=owner["id"], domain="cert.example.com")
+    theirs = import_license(admin, customer_id=new_customer(admin)["id"])
+    sign_in(client, smtp_server, "owner@example.com")
+    assert f'href="/account/licenses/{mine["key"]}/certificate"' in client.get("/account").text
+    answer = client.get(f"/account/licenses/{mine['key']}/certificate")
+    assert answer.status_code == 200 and answer.mimetype == "application/jwt"
+    assert "attachment" in answer.headers["Content-Disposition"]
+    keys = client.get("/v1/signing-keys").get_json()
+    token = answer.get_data(as_text=True)
+    key = jwt.PyJWKSet.from_dict(keys)[jwt.get_unverified_header(token)["kid"]]
+    claims = jwt.decode(token, key, algorithms=["EdDSA"])
+    assert (claims["sub"], claims["domain"]) == (mine["key"], "cert.example.com")
+    assert client.get(f"/account/licenses/{theirs['key']}/certificate").status_code == 404

@@ -172,6 +172,9 @@ def test_d24_buy_sign_in_renew_and_move_in_a_browser(
     status, moved = http("GET", f"{site}/v1/licenses/{license_key}", key=key)
     assert moved["domain"] == "ada-new.example.com"
     assert moved["updates_until"] == after["updates_until"]
+    with page.expect_download() as download:
+        page.locator(f'[data-license="{license_key}"] a[data-action="certificate"]').click()
+    assert download.value.suggested_filename == "ada-new.example.com.license.jwt"
 
 
 def test_d24_no_csrf_token_refused_and_anothers_license_never_shown(

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 @dataclass
@@ -62,11 +63,33 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _Accounts:
+    """aiosmtpd authenticator: one user and password (AUTH PLAIN or LOGIN)."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any):
+        ok = (data.login, data.password) == (self.user, self.password)
+        return AuthResult(success=ok, handled=False)  # the server answers 235 or 535
+
+
 @contextmanager
-def smtp_server_running() -> Iterator[SmtpServer]:
-    """Start aiosmtpd on 127.0.0.1 and a free port; stop it when the block ends."""
-    server = SmtpServer(host="127.0.0.1", port=_free_port())
-    controller = Controller(_Handler(server), hostname=server.host, port=server.port)
+def smtp_server_running(
+    *, host: str = "127.0.0.1", credentials: tuple[str, str] | None = None
+) -> Iterator[SmtpServer]:
+    """Start aiosmtpd on `host` and a free port, asking for `credentials` (user, password)
+    when given (AUTH over plain text: a test server); stop it when the block ends."""
+    server = SmtpServer(host=host, port=_free_port())
+    auth: dict[str, Any] = {}
+    if credentials:
+        auth = {
+            "authenticator": _Accounts(*credentials),
+            "auth_required": True,
+            "auth_require_tls": False,
+            "auth_exclude_mechanism": ["LOGIN"],  # PLAIN is enough, and answers at once
+        }
+    controller = Controller(_Handler(server), hostname=server.host, port=server.port, **auth)
     controller.start()
     try:
         yield server

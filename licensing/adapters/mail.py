@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 TIMEOUT_SECONDS = 10
 SCHEMES = {"smtp": 25, "smtps": 465}
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class MailNotSent(Exception):
@@ -104,7 +105,7 @@ class SmtpMailer:
         try:
             with self._connect() as smtp:
                 if self.server.username:
-                    smtp.login(self.server.username, self.server.password or "")
+                    self._log_in(smtp)
                 refused = smtp.send_message(message)
         except smtplib.SMTPException as error:
             raise MailNotSent(_reason(error)) from None
@@ -116,6 +117,21 @@ class SmtpMailer:
     def send_now(self, *, to: str, subject: str, text: str, html: str | None = None) -> None:
         """Send one message immediately (the sign-in link: it cannot wait for the worker)."""
         self.send(OutgoingMail(to=to, subject=subject, text=text, html=html))
+
+    def _log_in(self, smtp: smtplib.SMTP) -> None:
+        """On `smtp://`, upgrade to TLS (STARTTLS) before the password is sent; a server
+        that cannot is refused unless it is on this machine."""
+        if not self.server.tls:
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            elif self.server.host not in LOOPBACK:
+                raise MailNotSent(
+                    "the SMTP server offers no STARTTLS; the password is not sent in clear "
+                    "(use smtps:// or a server with STARTTLS)"
+                )
+        smtp.login(self.server.username or "", self.server.password or "")
 
     def _connect(self) -> smtplib.SMTP:
         host, port = self.server.host, self.server.port

@@ -9,6 +9,7 @@ import pytest
 
 from licensing.adapters.mail import MailNotSent, SmtpMailer, SmtpServer
 from licensing.settings import ConfigurationError, Settings
+from tests.smtp import smtp_server_running
 
 
 def test_send_now_delivers_text_and_html_parts(smtp_server: Any) -> None:
@@ -60,3 +61,30 @@ def test_email_settings_have_development_defaults() -> None:
     )
     with pytest.raises(ConfigurationError, match="PUBLIC_URL"):
         Settings.from_env({"PUBLIC_URL": "shop.example"})
+
+
+# A test server that takes AUTH over plain text warns so; it is what these tests need.
+PLAIN_AUTH = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+@PLAIN_AUTH
+def test_credentials_log_in_and_a_wrong_password_is_refused_without_echoing_it() -> None:
+    with smtp_server_running(credentials=("mailer", "right-pw")) as server:
+        good = SmtpMailer.from_settings(f"smtp://mailer:right-pw@127.0.0.1:{server.port}", "l@x")
+        good.send_now(to="ann@example.com", subject="s", text="t")
+        assert len(server.received()) == 1
+        bad = SmtpMailer.from_settings(f"smtp://mailer:wrong-pw@127.0.0.1:{server.port}", "l@x")
+        with pytest.raises(MailNotSent, match="535") as refused:
+            bad.send_now(to="ann@example.com", subject="s", text="t")
+        assert "wrong-pw" not in str(refused.value)
+        assert len(server.received()) == 1
+
+
+@PLAIN_AUTH
+def test_a_password_is_never_sent_in_clear_to_a_server_off_this_machine() -> None:
+    """127.0.0.2 stands in for a remote server that offers no STARTTLS."""
+    with smtp_server_running(host="127.0.0.2", credentials=("mailer", "pw")) as server:
+        mailer = SmtpMailer.from_settings(f"smtp://mailer:pw@127.0.0.2:{server.port}", "l@x")
+        with pytest.raises(MailNotSent, match="STARTTLS"):
+            mailer.send_now(to="ann@example.com", subject="s", text="t")
+        assert server.received() == []

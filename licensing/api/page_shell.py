@@ -35,7 +35,7 @@ from werkzeug.exceptions import HTTPException
 from licensing.api.auth import public
 from licensing.api.sign_in_limits import init_sign_in_limits
 from licensing.clock import utcnow
-from licensing.domain.errors import DomainError, NotFound
+from licensing.domain.errors import DomainError, Invalid, NotFound, UpstreamUnavailable
 from licensing.domain.money import format_decimal
 from licensing.domain.periods import rfc3339
 from licensing.services.sign_in import SESSION_LIFETIME
@@ -157,8 +157,13 @@ def _csrf_refused(error: CSRFError) -> tuple[str, int]:
 
 
 def _domain_error(error: DomainError) -> tuple[str, int]:
+    """A business refusal the view did not show beside a field, as a page of its own."""
     if isinstance(error, NotFound):
         return error_page(404, "Not found", "There is nothing here for your account.")
+    if isinstance(error, UpstreamUnavailable):
+        return error_page(502, "Payments are unavailable", f"{error} Nothing was charged.")
+    if isinstance(error, Invalid):
+        return error_page(422, "This cannot be done", str(error))
     return error_page(409, "This cannot be done now", str(error))
 
 

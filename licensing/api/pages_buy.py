@@ -78,15 +78,18 @@ def _buy(edition: str, *, email: str, name: str, domain: str, card: str) -> Any:
     now = utcnow()
     customer = accounts.find_or_create_customer(email=email, name=name, now=now)
     actor = page_actor(customer.id)
-    order = order_kinds.create_order(
-        OrderKind.PURCHASE,
-        gateway=payment_gateway(),
-        actor=actor,
-        now=now,
-        customer_id=customer.id,
-        edition=edition,
-        domain=domain,
-    )
+    try:
+        order = order_kinds.create_order(
+            OrderKind.PURCHASE,
+            gateway=payment_gateway(),
+            actor=actor,
+            now=now,
+            customer_id=customer.id,
+            edition=edition,
+            domain=domain,
+        )
+    except Conflict as taken:  # D4: another order's license took the domain meanwhile
+        return _form(_edition(edition), FormErrors(domain=str(taken)), 409)
     view = show_order(order.id, paying=True, now=now)
     try:
         status = pay_by_card(view, card, actor=actor)

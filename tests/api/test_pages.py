@@ -267,3 +267,27 @@ def test_d22_the_certificate_downloaded_from_the_account_verifies_with_the_publi
     claims = jwt.decode(token, key, algorithms=["EdDSA"])
     assert (claims["sub"], claims["domain"]) == (mine["key"], "cert.example.com")
     assert client.get(f"/account/licenses/{theirs['key']}/certificate").status_code == 404
+
+
+def test_d24_in_production_the_session_cookie_is_secure_too() -> None:
+    from licensing import create_app
+    from licensing.settings import Settings
+    from tests.unit.test_settings import SECRETS
+
+    app = create_app(Settings.from_env({"LICENSING_ENV": "production", **SECRETS}))
+    page = app.test_client().get("/account/sign-in", base_url="https://licensing.example")
+    cookie = page.headers["Set-Cookie"]
+    assert all(part in cookie for part in ("Secure", "HttpOnly", "SameSite=Lax"))
+
+
+def test_stripe_js_url_sets_the_pages_script_origin_and_must_be_a_url() -> None:
+    from licensing.api.page_shell import content_security_policy
+    from licensing.settings import ConfigurationError, Settings
+
+    policy = content_security_policy("http://127.0.0.1:8420/js.stripe.com/v3/")
+    assert "script-src 'self' http://127.0.0.1:8420;" in policy
+    assert "frame-src http://127.0.0.1:8420;" in policy and "api.stripe.com" not in policy
+    real = content_security_policy(Settings.from_env({}).stripe_js_url)
+    assert "connect-src 'self' https://js.stripe.com https://api.stripe.com" in real
+    with pytest.raises(ConfigurationError, match="STRIPE_JS_URL"):
+        Settings.from_env({"STRIPE_JS_URL": "js.stripe.com/v3"})

@@ -6,6 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STRIPE_PORT ?= 8420
 STRIPE_WEBHOOK_SECRET ?= whsec_local
+SMTP_PORT ?= 8025
 # Where make run keeps the local Stripe's log and pid (the README test points it elsewhere).
 RUN_DIR ?= instance
 export FLASK_APP := wsgi
@@ -21,25 +22,36 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# make run's email (D25) goes to a local SMTP catcher that keeps each message as a file under
+# MAIL_DIR; links in it point at this server, and the pages load the local Stripe's Stripe.js.
+MAIL_DIR ?= $(RUN_DIR)/mail
+run: export SMTP_URL ?= smtp://$(HOST):$(SMTP_PORT)
+run: export PUBLIC_URL ?= http://$(HOST):$(PORT)
+run: export STRIPE_JS_URL ?= http://$(HOST):$(STRIPE_PORT)/js.stripe.com/v3/
 run: $(VENV)/.installed
-	@mkdir -p instance $(RUN_DIR)
+	@mkdir -p instance $(RUN_DIR) $(MAIL_DIR)
 	$(BIN)/licensing db upgrade
 	$(BIN)/licensing demo-data --licenses 200 --if-empty
 	@$(BIN)/python scripts/local_stripe.py --port $(STRIPE_PORT) --from-scratch \
 	  --webhook-url http://$(HOST):$(PORT)/v1/stripe/webhook --webhook-secret $(STRIPE_WEBHOOK_SECRET) \
 	  >$(RUN_DIR)/localstripe.log 2>&1 & echo $$! > $(RUN_DIR)/localstripe.pid
+	@$(BIN)/python scripts/mail_catcher.py --host $(HOST) --port $(SMTP_PORT) --directory $(MAIL_DIR) \
+	  >$(RUN_DIR)/mail_catcher.log 2>&1 & echo $$! > $(RUN_DIR)/mail_catcher.pid
 	@KEY=$$($(BIN)/licensing api-keys create --name "admin-$$(date +%Y%m%d%H%M%S)" --scopes admin | tail -n 1); \
 	  echo; \
 	  echo "  Licensing is starting at http://$(HOST):$(PORT)  (OpenAPI: /v1/openapi.json)"; \
 	  echo "  Admin API key (shown once):  $$KEY"; \
 	  echo "  Try: curl -H \"Authorization: Bearer $$KEY\" http://$(HOST):$(PORT)/v1/editions"; \
 	  echo "  Local Stripe: http://$(HOST):$(STRIPE_PORT) (STRIPE_API_BASE), fresh at every start"; \
+	  echo "  Mail: SMTP catcher on $(HOST):$(SMTP_PORT); each message is a file in $(MAIL_DIR)/*.eml"; \
+	  echo "        (the outbox is sent by: .venv/bin/licensing emails deliver)"; \
 	  echo "  Operator commands: .venv/bin/licensing --help"; \
 	  echo
 	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) STRIPE_WEBHOOK_SECRET=$(STRIPE_WEBHOOK_SECRET) \
 	  $(BIN)/gunicorn -c python:licensing.gunicorn_config --bind $(HOST):$(PORT) \
 	  --workers 2 --threads 4 --access-logfile - wsgi:app; \
-	  status=$$?; kill $$(cat $(RUN_DIR)/localstripe.pid) 2>/dev/null; exit $$status
+	  status=$$?; kill $$(cat $(RUN_DIR)/localstripe.pid) $$(cat $(RUN_DIR)/mail_catcher.pid) 2>/dev/null; \
+	  exit $$status
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
 
 from licensing.adapters import signing
+from licensing.adapters.mail import SmtpMailer
 from licensing.adapters.payments import PaymentGateway, StripeGateway
 from licensing.adapters.types import enforce_sqlite_foreign_keys
 from licensing.settings import Settings
 
 API_TITLE = "Licensing"
 API_VERSION = "1.0.0"
-
-
-class NoSessions(SecureCookieSessionInterface):
-    """Flask's cookie session is never used here; skip opening and saving it."""
-
-    def open_session(self, app: Flask, request: Any) -> None:  # type: ignore[override]
-        return None
-
-    def save_session(self, *args: Any) -> None:
-        return None
 
 
 def create_app(config: Settings | None = None, *, payments: PaymentGateway | None = None) -> Flask:
@@ -66,12 +55,13 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     with app.app_context():
         enforce_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
-    app.session_interface = NoSessions()  # an API: no cookie session to open per request
     app.extensions["payments"] = payments or StripeGateway(
         secret_key=settings.stripe_secret_key,
         webhook_secret=settings.stripe_webhook_secret,
         api_base=settings.stripe_api_base,
     )
+    # Email (D25): the sign-in page sends through it at once, the outbox from the worker.
+    app.extensions["mailer"] = SmtpMailer.from_settings(settings.smtp_url, settings.mail_from)
     # D23: the private key stays in this object; only its public half is ever published.
     app.extensions[signing.EXTENSION] = signing.Ed25519Signer.from_pem(
         settings.license_signing_key,

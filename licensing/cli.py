@@ -11,7 +11,7 @@ from licensing.adapters.notice_sender import HttpNoticeSender
 from licensing.clock import utcnow
 from licensing.domain.errors import DomainError
 from licensing.services import api_keys as keys
-from licensing.services import idempotency, notices, orders
+from licensing.services import emails, idempotency, notices, orders
 from licensing.signing_keys_cli import signing_keys_cli
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
@@ -118,6 +118,50 @@ def deliver_notices(limit: int) -> None:
     )
 
 
+emails_cli = AppGroup("emails", help="Send the email outbox to customers over SMTP (D25).")
+
+
+@emails_cli.command("deliver")
+@click.option("--limit", default=500, show_default=True, help="Send at most this many emails.")
+def deliver_emails(limit: int) -> None:
+    """Send the emails that are due over SMTP_URL, retrying with backoff for 24 hours.
+
+    Each email is sent at most once (marked sent in the transaction that sends it); one
+    still failing after 24 hours is dead-lettered. Safe on several machines at once.
+    """
+    report = run_email_delivery(limit=limit)
+    click.echo(
+        f"sent {report.sent}, failed {report.failed} (will retry), dead-lettered {report.dead}"
+    )
+
+
+@emails_cli.command("dead-letters")
+@click.option("--limit", default=100, show_default=True)
+def list_dead_emails(limit: int) -> None:
+    """List the emails given up on: id, when, recipient, subject and the last error."""
+    for email in emails.dead_letters(limit=limit):
+        click.echo(
+            f"{email.id}\t{email.dead_at:%Y-%m-%dT%H:%M:%SZ}\t{email.recipient}\t"
+            f"{email.subject}\t{email.last_error}"
+        )
+
+
+@emails_cli.command("retry")
+@click.argument("email_id", type=int)
+def retry_dead_email(email_id: int) -> None:
+    """Give a dead-lettered email another 24 hours of attempts, from now."""
+    try:
+        email = emails.retry_dead_letter(email_id, now=utcnow())
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"email {email.id} is pending again")
+
+
+def run_email_delivery(*, limit: int = 500) -> emails.EmailReport:
+    """One email delivery step with the app's mailer (the worker's job list calls this)."""
+    return emails.deliver(mailer=current_app.extensions["mailer"], now=utcnow(), limit=limit)
+
+
 @click.command("demo-data")
 @click.option(
     "--licenses",
@@ -148,6 +192,13 @@ def demo_data(count: int, seed: int, if_empty: bool) -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (api_keys_cli, orders_cli, idempotency_cli, events_cli, signing_keys_cli):
+    for group in (
+        api_keys_cli,
+        orders_cli,
+        idempotency_cli,
+        events_cli,
+        emails_cli,
+        signing_keys_cli,
+    ):
         app.cli.add_command(group)
     app.cli.add_command(demo_data)

@@ -8,13 +8,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse
 
 from licensing.adapters import signing
+from licensing.adapters.mail import SmtpServer
 
 DEVELOPMENT = "development"
 PRODUCTION = "production"
+STRIPE_JS = "https://js.stripe.com/v3/"
 
 # Secrets that have a throw-away default in development and none in production.
 _SECRETS = (
@@ -45,6 +48,13 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     rate_limit_storage_url: str = "memory://"
     paid_work_rate_cents: int = 3000  # R14: $30.00 per hour
+    # Email (D25): where mail goes out, who it is from, and the base of links in it.
+    smtp_url: str = "smtp://127.0.0.1:8025"
+    mail_from: str = "Licensing <licensing@localhost>"
+    public_url: str = "http://127.0.0.1:8000"
+    # Pages (D24): Stripe.js for the card, and the publishable key it is opened with.
+    stripe_js_url: str = STRIPE_JS
+    stripe_publishable_key: str = "pk_test_local"
     # D22/D23: the PEM private key certificates are signed with (never shown by repr), the
     # PEM public keys of retired keys still published, and the certificates' `iss`.
     license_signing_key: str = field(default="", repr=False)
@@ -83,6 +93,11 @@ class Settings:
             env=env,
             rate_limit_storage_url=environ.get("RATE_LIMIT_STORAGE_URL") or "memory://",
             paid_work_rate_cents=_cents(environ.get("PAID_WORK_RATE_CENTS") or "3000"),
+            smtp_url=_smtp_url(environ.get("SMTP_URL") or "smtp://127.0.0.1:8025"),
+            mail_from=environ.get("MAIL_FROM") or "Licensing <licensing@localhost>",
+            public_url=_public_url(environ.get("PUBLIC_URL") or "http://127.0.0.1:8000"),
+            stripe_js_url=_stripe_js_url(environ.get("STRIPE_JS_URL") or STRIPE_JS),
+            stripe_publishable_key=environ.get("STRIPE_PUBLISHABLE_KEY") or "pk_test_local",
             license_signing_key=_signing_key(environ.get("LICENSE_SIGNING_KEY", ""), instance),
             license_retired_keys=_retired_keys(environ.get("LICENSE_RETIRED_KEYS", "")),
             license_issuer=environ.get("LICENSE_ISSUER", "").strip() or "licensing",
@@ -111,6 +126,34 @@ def _cents(value: str) -> int:
     if not value.strip().isdigit() or int(value) <= 0:
         raise ConfigurationError(f"PAID_WORK_RATE_CENTS must be a positive integer, not {value!r}")
     return int(value)
+
+
+def _smtp_url(value: str) -> str:
+    """`smtp://[user:pass@]host:port` or `smtps://...`; the error never repeats the value (it
+    may hold a password)."""
+    try:
+        SmtpServer.from_url(value)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    return value.strip()
+
+
+def _public_url(value: str) -> str:
+    """The base of links in emails: an absolute http(s) URL, kept without a trailing slash."""
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ConfigurationError(f"PUBLIC_URL must be an absolute http(s) URL, not {value!r}")
+    return value
+
+
+def _stripe_js_url(value: str) -> str:
+    """Where the pages load Stripe.js from (the Content-Security-Policy allows its origin)."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"STRIPE_JS_URL must be an absolute http(s) URL, not {value!r}")
+    return value
 
 
 def _read_setting_file(name: str, value: str) -> str:

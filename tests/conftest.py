@@ -200,3 +200,24 @@ def checkout(app: Flask, client: Any) -> Any:
     from tests.factories import Api, make_key
 
     return Api(client, make_key(app, "checkout"))
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on a free loopback port: `.host`, `.port`, `.url`, and
+    `.received()`, the messages it accepted (email.message.EmailMessage, parsed)."""
+    from tests.smtp import smtp_server_running
+
+    with smtp_server_running() as server:
+        yield server
+
+
+@pytest.fixture
+def mailer(app: Flask, smtp_server: Any) -> Iterator[Any]:
+    """The app's mailer pointed at `smtp_server` for one test."""
+    from licensing.adapters.mail import SmtpMailer
+
+    real = app.extensions["mailer"]
+    app.extensions["mailer"] = SmtpMailer.from_settings(smtp_server.url, "Licensing <l@test>")
+    yield app.extensions["mailer"]
+    app.extensions["mailer"] = real

@@ -27,7 +27,7 @@ from licensing.adapters.payments import (
     StripeGateway,
     WebhookEvent,
 )
-from licensing.domain.errors import UpstreamUnavailable
+from licensing.domain.errors import PaymentFailed, UpstreamUnavailable
 
 WEBHOOK_SECRET = "whsec_local"  # the development default the test apps run with
 _ids = itertools.count(1)
@@ -83,6 +83,16 @@ class FakeGateway:
                 "status": "requires_payment_method",
             }
         return PaymentIntentRef(id=intent_id, client_secret=f"{intent_id}_secret_fake")
+
+    def pay_with_card(self, payment_intent_id: str, *, card: str) -> str:
+        """`card_declined` is declined, as Stripe's test card 4000000000000341 is."""
+        self._check()
+        intent = self.intents[payment_intent_id]
+        if card == "card_declined":
+            intent["status"] = "requires_payment_method"
+            raise PaymentFailed("Your card was declined.")
+        intent["status"] = "succeeded"
+        return "succeeded"
 
     def cancel_payment_intent(self, payment_intent_id: str) -> bool:
         self._check()

@@ -137,6 +137,11 @@ class PaymentGateway(Protocol):
         paid), else of the intent; the same key answers the same refund, never a second."""
         ...
 
+    def pay_with_card(self, payment_intent_id: str, *, card: str) -> str:
+        """Confirm the intent with a card Stripe.js collected in the browser (`card`: its id,
+        never a number); the intent's status after it, or PaymentFailed for a decline."""
+        ...
+
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEvent: ...
 
 
@@ -214,6 +219,19 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
         return RefundRef(id=refund.id, status=refund_status(refund.status))
+
+    def pay_with_card(self, payment_intent_id: str, *, card: str) -> str:
+        """Server-side confirmation (Stripe's "finalize payments on the server"): the card is
+        set on the intent, then the intent confirmed. `succeeded` or `processing` is then up to
+        the webhook (D7); `requires_action` (3-D Secure) is completed by Stripe.js in the page
+        with the client secret. localstripe's Stripe.js cannot confirm with a card itself,
+        which is why the page does not call confirmCardPayment first."""
+        with _translated_errors():
+            self._client.v1.payment_intents.update(
+                payment_intent_id, params={"payment_method": card}
+            )
+            intent = self._client.v1.payment_intents.confirm(payment_intent_id)
+        return str(intent.status)
 
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEvent:
         """Check `Stripe-Signature` (HMAC-SHA256 of "t.body"), stamped within 5 minutes of now.

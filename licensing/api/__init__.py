@@ -15,6 +15,9 @@ from licensing.api import (
     helpdesk,
     licenses,
     notices,
+    pages_account,
+    pages_buy,
+    pages_sign_in,
     paid_work,
     reports,
 )
@@ -23,6 +26,7 @@ from licensing.api.fields import JSON_VALUE, text_without_nul
 from licensing.api.hygiene import init_hygiene
 from licensing.api.json_body import decode_json_body
 from licensing.api.links import OpenApiLinks
+from licensing.api.page_shell import init_pages
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit, count_client
 from licensing.settings import Settings
@@ -40,6 +44,10 @@ BLUEPRINTS = (
     reports.blp,
 )
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+# The pages for people (D24): HTML forms with CSRF tokens, a cookie session, not in the
+# OpenAPI document.
+PAGES = (pages_buy.pages, pages_sign_in.pages, pages_account.pages)
+_FORM_BLUEPRINTS = frozenset(page.name for page in PAGES)
 
 
 class IdConverter(IntegerConverter):
@@ -62,6 +70,8 @@ class LicenseKeyConverter(BaseConverter):
 def require_json_body() -> None:
     """A body must be JSON; without this an XML or form body would read as 'missing fields'."""
     if request.method not in _BODY_METHODS or request.blueprint == "api-docs":
+        return
+    if request.blueprint in _FORM_BLUEPRINTS:  # the pages' forms, form-encoded
         return
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
     if has_body and not request.is_json:
@@ -95,4 +105,7 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
     # HTML for people, behind signed links; not in the OpenAPI document.
     app.register_blueprint(paid_work.pages)
     app.register_blueprint(reports.pages)
+    init_pages(app, settings)
+    for page in PAGES:
+        app.register_blueprint(page)
     return api

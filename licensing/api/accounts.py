@@ -9,7 +9,15 @@ from flask.views import MethodView
 
 from licensing.api.auth import current_principal, requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import HistoryEventSchema, Id, Instant, OmitNoneSchema, Text, http_url
+from licensing.api.fields import (
+    EmailAddress,
+    HistoryEventSchema,
+    Id,
+    Instant,
+    OmitNoneSchema,
+    Text,
+    http_url,
+)
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
@@ -20,7 +28,11 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1", description="Customers a
 
 class CustomerSchema(ma.Schema):
     id = Id(dump_only=True)
-    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+    email = EmailAddress(
+        required=True,
+        validate=ma.validate.Length(max=254),
+        metadata={"description": "unique, compared trimmed and case-insensitively (D24)"},
+    )
     name = Text(required=True, max_length=200)
     created_at = Instant(dump_only=True)
     partner_id = Id(

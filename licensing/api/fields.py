@@ -219,6 +219,16 @@ class Text(ma.fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
+class EmailAddress(ma.fields.Email):
+    """An email address; white space around it is dropped before it is checked, as D24
+    compares addresses trimmed (and case-insensitively, which the service sees to)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, str):
+            value = value.strip()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class HistoryEventSchema(ma.Schema):
     """One line of an append-only history: what happened, who did it, when, with what."""
 

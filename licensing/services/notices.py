@@ -25,6 +25,7 @@ from licensing.domain.notices import (
 )
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
+from licensing.services import emails
 from licensing.services.transactions import commit, unit_of_work
 
 SCHEDULE_BATCH = 1000
@@ -59,7 +60,8 @@ def license_facts(license: License) -> dict[str, Any]:
 def emit(
     license: License, notice_type: NoticeType, term_key: str, *, now: datetime, **data: Any
 ) -> None:
-    """Produce a notice in the caller's transaction, once per (type, license, term_key)."""
+    """Produce a notice in the caller's transaction, once per (type, license, term_key), and
+    its email to the license's owner in the same transaction (D25)."""
     db.session.flush()
     _insert_new(
         [
@@ -72,6 +74,7 @@ def emit(
             }
         ]
     )
+    emails.enqueue_for_notices([(notice_type.value, license.id, term_key)], now=now)
 
 
 def schedule(*, now: datetime) -> int:
@@ -79,7 +82,8 @@ def schedule(*, now: datetime) -> int:
 
     Only licenses whose `updates_until` lies in the span any such notice looks at are read,
     in batches by id; each notice's key names its term, so rerunning (on any number of
-    machines) produces nothing twice.
+    machines) produces nothing twice. Each notice's email to the owner (D25) is written in
+    the notice's transaction, once per notice however often this runs.
     """
     horizon_start = now - EXPIRED_NOTICE_WITHIN - timedelta(days=1)
     horizon_end = now + max(EXPIRING_NOTICES)
@@ -114,6 +118,9 @@ def schedule(*, now: datetime) -> int:
             for due in due_notices(license.updates_until, now)
         ]
         _insert_new(rows)
+        emails.enqueue_for_notices(
+            [(row["type"], row["license_id"], row["term_key"]) for row in rows], now=now
+        )
         commit()
         produced += len(rows)
         after_id = batch[-1].id

@@ -31,12 +31,15 @@ def _edition(code: str) -> EditionPrice | None:
     return EditionPrice(edition.code, edition.priority, edition.price_amount, edition.currency)
 
 
-def create_upgrade_order(
-    *, license_key: str, edition: str, gateway: PaymentGateway, actor: str, now: datetime
-) -> Order:
-    """D19: an order that moves a license up to `edition`, priced at the difference of the
-    two list prices now and locked for its 24 hours (D2, D8), paid like a purchase."""
-    license = find_license(license_key, lock=True)
+def upgrade_offer(license_key: str, *, edition: str) -> Money:
+    """D19: what an upgrade of this license to `edition` costs if ordered now (the pages show
+    it before the order); 409 as the order would be when it cannot be upgraded."""
+    target, price = _priced(find_license(license_key), edition)
+    return Money(price, target.currency)
+
+
+def _priced(license: License, edition: str) -> tuple[EditionPrice, int]:
+    """D19: the edition asked for and the difference of the two list prices now."""
     target = _edition(edition)
     if target is None:
         raise Invalid.field("edition", "There is no such edition.", code="EDITION_NOT_FOUND")
@@ -48,6 +51,16 @@ def create_upgrade_order(
         current=current,
         target=target,
     )
+    return target, price
+
+
+def create_upgrade_order(
+    *, license_key: str, edition: str, gateway: PaymentGateway, actor: str, now: datetime
+) -> Order:
+    """D19: an order that moves a license up to `edition`, priced at the difference of the
+    two list prices now and locked for its 24 hours (D2, D8), paid like a purchase."""
+    license = find_license(license_key, lock=True)
+    target, price = _priced(license, edition)
     customer = db.session.get(Customer, license.customer_id)
     assert customer is not None
     order = open_order(

@@ -8,6 +8,9 @@ one machine" section are then run verbatim by bash, with `KEY` set to the admin 
 
 from __future__ import annotations
 
+import email
+import email.policy
+import json
 import os
 import re
 import signal
@@ -33,13 +36,15 @@ def walkthrough_blocks(readme: str) -> list[str]:
 
 
 class MakeRun:
+    smtp_port: int = 0
+
     def __init__(self, api: str, stripe: str, key: str) -> None:
         self.api, self.stripe, self.key = api, stripe, key
 
 
 @pytest.fixture
 def make_run(tmp_path: Path) -> Iterator[MakeRun]:
-    port, stripe_port = free_port(), free_port()
+    port, stripe_port, smtp_port = free_port(), free_port(), free_port()
     log = (tmp_path / "make-run.log").open("w+")
     env = {
         **os.environ,
@@ -54,6 +59,7 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
             "run",
             f"PORT={port}",
             f"STRIPE_PORT={stripe_port}",
+            f"SMTP_PORT={smtp_port}",
             f"RUN_DIR={tmp_path}",
         ],
         cwd=ROOT,
@@ -66,7 +72,9 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
         wait_for_port(port, timeout=120)
         wait_for_port(stripe_port, timeout=30)
         key = _printed_key(log)
-        yield MakeRun(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{stripe_port}", key)
+        running = MakeRun(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{stripe_port}", key)
+        running.smtp_port = smtp_port
+        yield running
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -119,3 +127,55 @@ def test_readme_walkthrough_runs_verbatim_on_make_run(make_run: MakeRun, tmp_pat
     # The last step's validate answer: valid, and the current release may be installed.
     assert '"code": "VALID"' in run.stdout or '"code":"VALID"' in run.stdout
     assert '"update_allowed":true' in run.stdout.replace(" ", "")
+
+
+def test_d25_make_run_keeps_the_mail_where_the_readme_says(
+    make_run: MakeRun, tmp_path: Path
+) -> None:
+    """`make run`'s SMTP catcher keeps what `emails deliver` sends as one .eml file each, in
+    `<RUN_DIR>/mail/`, and the links in it point at the served address (PUBLIC_URL)."""
+    status, customer = http(
+        "POST",
+        f"{make_run.api}/v1/customers",
+        key=make_run.key,
+        body=json.dumps({"email": "Mary@Example.com", "name": "Mary"}).encode(),
+    )
+    assert status == 201
+    wait_for_port(make_run.smtp_port, timeout=30)
+    body = {
+        "customer_id": customer["id"],
+        "edition": "pro",
+        "domain": "mary.example.com",
+        "purchased_at": "2026-01-15T10:00:00Z",
+        "channel": "direct",
+    }
+    status, license_ = http(
+        "POST",
+        f"{make_run.api}/v1/licenses/import",
+        key=make_run.key,
+        body=json.dumps(body).encode(),
+    )
+    assert status == 201
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'walkthrough.db'}",
+        "SMTP_URL": f"smtp://127.0.0.1:{make_run.smtp_port}",
+    }
+    sent = subprocess.run(
+        [str(ROOT / ".venv/bin/licensing"), "emails", "deliver"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert sent.returncode == 0 and "sent 1," in sent.stdout, (sent.stdout, sent.stderr)
+    deadline = time.monotonic() + 10
+    while not (files := sorted((tmp_path / "mail").glob("*.eml"))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [kept] = files
+    message = email.message_from_bytes(kept.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "mary@example.com"
+    text = message.get_body(("plain",)).get_content()
+    assert license_["key"] in text
+    assert f"{make_run.api}/account" in text

@@ -34,6 +34,10 @@ def tables(app: Flask) -> set[str]:
         return set(sa.inspect(db.engine).get_table_names())
 
 
+# SQLite cannot reflect D24's expression index (migration 0014); migrations/env.py leaves
+# it out of the comparison and test_d24_migration_* below check it directly.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_upgrade_from_empty_matches_models_then_downgrades_to_base(empty_app: Flask) -> None:
     with empty_app.app_context():
         upgrade()
@@ -103,4 +107,64 @@ def test_d4_database_allows_one_live_license_per_domain_and_any_number_revoked(
         db.session.rollback()
         with pytest.raises(sa.exc.IntegrityError):
             db.session.execute(sa.text("UPDATE editions SET price_amount = -1 WHERE code = 'pro'"))
+        db.session.rollback()
+
+
+CUSTOMER = sa.text(
+    "INSERT INTO customers (id, email, name, created_at) "
+    "VALUES (:id, :email, 'C', '2026-01-01 00:00:00')"
+)
+
+
+def _version() -> str:
+    return db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+def test_d24_migration_0014_stops_and_lists_the_emails_that_clash(
+    empty_app: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Customers that share an email once trimmed and in lower case are reported, ids and
+    address, and nothing changes; once an operator settles them, the upgrade goes through."""
+    emails = {
+        1: "Ann@Example.com",
+        2: "ann@example.com ",
+        3: "bob@example.com",
+        4: " BOB@example.com",
+        5: "bob@EXAMPLE.com",
+        6: "carl@example.com",
+    }
+    with empty_app.app_context():
+        upgrade(revision="0013")
+        for customer_id, email in emails.items():
+            db.session.execute(CUSTOMER, {"id": customer_id, "email": email})
+        db.session.commit()
+        with pytest.raises(SystemExit):  # what `flask db upgrade` exits with, after the report
+            upgrade(revision="0014")
+        db.session.rollback()
+        report = capsys.readouterr().err  # `flask db upgrade` logs it to standard error
+        assert "2 email(s) belong to more than one customer" in report
+        assert "'ann@example.com': customer ids 1, 2" in report
+        assert "'bob@example.com': customer ids 3, 4, 5" in report
+        assert "carl" not in report
+        assert _version() == "0013"
+        kept = db.session.execute(sa.text("SELECT id, email FROM customers ORDER BY id")).all()
+        assert dict(kept) == emails  # nothing merged, nothing rewritten
+        db.session.execute(sa.text("DELETE FROM customers WHERE id IN (2, 4, 5)"))
+        db.session.commit()
+        upgrade(revision="0014")
+        assert _version() == "0014"
+
+
+def test_d24_migration_0014_index_holds_at_head_and_goes_on_downgrade(empty_app: Flask) -> None:
+    with empty_app.app_context():
+        upgrade()
+        db.session.execute(CUSTOMER, {"id": 1, "email": "dora@example.com"})
+        db.session.commit()
+        with pytest.raises(sa.exc.IntegrityError, match="uq_customers_email_normalized"):
+            db.session.execute(CUSTOMER, {"id": 2, "email": " DORA@example.com"})
+        db.session.rollback()
+        downgrade(revision="0013")
+        db.session.execute(CUSTOMER, {"id": 2, "email": " DORA@example.com"})  # as before
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(CUSTOMER, {"id": 3, "email": "dora@example.com"})
         db.session.rollback()

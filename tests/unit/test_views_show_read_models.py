@@ -23,6 +23,8 @@ NOT_A_ROW = {
     ("error", "data"): "werkzeug's error carrying the problem's members",
     ("Action", "__name__"): "a quote lifecycle view, made once per step",
     ("Action.post", "__doc__"): "a quote lifecycle view, made once per step",
+    ("app", "session_interface"): "the pages' cookie session, wired once (D24)",
+    ("session", "permanent"): "a signed-in session's cookie lifetime (D24)",
 }
 # Functions of blueprint modules that return a dict on purpose: no answer of the API.
 NOT_AN_ANSWER = {

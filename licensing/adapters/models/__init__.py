@@ -8,12 +8,14 @@ from licensing.adapters.models.access import ApiKey, IdempotencyKey
 from licensing.adapters.models.accounts import Customer, CustomerEvent, Partner
 from licensing.adapters.models.base import HistoryRow, JSONData
 from licensing.adapters.models.catalog import Edition, Release
+from licensing.adapters.models.emails import Email, EmailStatus
 from licensing.adapters.models.helpdesk import Ban
 from licensing.adapters.models.licenses import License, LicenseEvent
 from licensing.adapters.models.notices import Delivery, Notice, Subscriber
 from licensing.adapters.models.orders import Order, OrderEvent, StripeEvent
 from licensing.adapters.models.quotes import Quote, QuoteEvent, QuoteLine
 from licensing.adapters.models.renewals import Renewal
+from licensing.adapters.models.sign_in import SignInLink
 
 __all__ = [
     "ApiKey",
@@ -22,6 +24,8 @@ __all__ = [
     "CustomerEvent",
     "Delivery",
     "Edition",
+    "Email",
+    "EmailStatus",
     "HistoryRow",
     "IdempotencyKey",
     "JSONData",
@@ -36,6 +40,7 @@ __all__ = [
     "QuoteLine",
     "Release",
     "Renewal",
+    "SignInLink",
     "StripeEvent",
     "Subscriber",
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from licensing.adapters.models.base import HistoryRow
 from licensing.adapters.types import BigId, UTCDateTime
 from licensing.extensions import db
+
+EMAIL_INDEX = "uq_customers_email_normalized"
 
 
 class Customer(db.Model):
@@ -17,9 +19,11 @@ class Customer(db.Model):
     its key (D26), the vendor's (no partner) otherwise."""
 
     __tablename__ = "customers"
+    # D24: one customer per email, compared case-insensitively after trimming (migration 0014).
+    __table_args__ = (Index(EMAIL_INDEX, func.lower(func.trim(text("email"))), unique=True),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255))

@@ -1,0 +1,48 @@
+"""Reading the pages' form fields: each error is kept by field name, so the page shows it next
+to its field (linked with aria-describedby), and nothing is written until all are valid."""
+
+from __future__ import annotations
+
+import re
+
+from flask import request
+
+from licensing.domain.domains import normalize_domain
+from licensing.domain.errors import Invalid
+
+# One @, something on each side, a dot in the part after it; the mail itself is the proof.
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+MAX_EMAIL = 254
+
+
+class FormErrors(dict[str, str]):
+    """Field name -> the one message shown beside it."""
+
+
+def text_field(name: str, errors: FormErrors, *, label: str, max_length: int) -> str:
+    value = request.form.get(name, "").strip()
+    if not value:
+        errors[name] = f"Enter your {label}."
+    elif len(value) > max_length or "\x00" in value:
+        errors[name] = f"Your {label} must be at most {max_length} characters of text."
+    return value
+
+
+def email_field(errors: FormErrors) -> str:
+    value = request.form.get("email", "").strip()
+    if not _EMAIL.fullmatch(value) or len(value) > MAX_EMAIL:
+        errors["email"] = "Enter an email address like name@example.com."
+    return value
+
+
+def domain_field(errors: FormErrors) -> str:
+    """D3: the domain as stored; the rule's own message when it is refused."""
+    value = request.form.get("domain", "")
+    if "\x00" in value or len(value) > 2000:
+        errors["domain"] = "Enter the domain of your shop, like shop.example.com."
+        return ""
+    try:
+        return normalize_domain(value)
+    except Invalid as invalid:
+        errors["domain"] = next(iter(invalid.errors.get("domain", [str(invalid)])))
+        return value.strip()

@@ -44,13 +44,18 @@ run: $(VENV)/.installed
 	  echo "  Try: curl -H \"Authorization: Bearer $$KEY\" http://$(HOST):$(PORT)/v1/editions"; \
 	  echo "  Local Stripe: http://$(HOST):$(STRIPE_PORT) (STRIPE_API_BASE), fresh at every start"; \
 	  echo "  Mail: SMTP catcher on $(HOST):$(SMTP_PORT); each message is a file in $(MAIL_DIR)/*.eml"; \
-	  echo "        (the outbox is sent by: .venv/bin/licensing emails deliver)"; \
+	  echo "  Worker (expiry, notices, emails, purge on their intervals): log in $(RUN_DIR)/worker.log"; \
 	  echo "  Operator commands: .venv/bin/licensing --help"; \
 	  echo
 	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) STRIPE_WEBHOOK_SECRET=$(STRIPE_WEBHOOK_SECRET) \
+	  $(BIN)/licensing worker >$(RUN_DIR)/worker.log 2>&1 & echo $$! > $(RUN_DIR)/worker.pid
+	@mkdir -p $(RUN_DIR)/prometheus
+	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) STRIPE_WEBHOOK_SECRET=$(STRIPE_WEBHOOK_SECRET) \
+	  PROMETHEUS_MULTIPROC_DIR=$(RUN_DIR)/prometheus \
 	  $(BIN)/gunicorn -c python:licensing.gunicorn_config --bind $(HOST):$(PORT) \
 	  --workers 2 --threads 4 --access-logfile - wsgi:app; \
-	  status=$$?; kill $$(cat $(RUN_DIR)/localstripe.pid) $$(cat $(RUN_DIR)/mail_catcher.pid) 2>/dev/null; \
+	  status=$$?; kill $$(cat $(RUN_DIR)/worker.pid) $$(cat $(RUN_DIR)/localstripe.pid) \
+	    $$(cat $(RUN_DIR)/mail_catcher.pid) 2>/dev/null; \
 	  exit $$status
 
 test: $(VENV)/.installed

@@ -7,11 +7,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from licensing import demo_data as demo
-from licensing.adapters.notice_sender import HttpNoticeSender
+from licensing import jobs
 from licensing.clock import utcnow
 from licensing.domain.errors import DomainError
 from licensing.services import api_keys as keys
-from licensing.services import emails, idempotency, notices, orders
+from licensing.services import emails
 from licensing.signing_keys_cli import signing_keys_cli
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
@@ -25,7 +25,7 @@ api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
     "--scopes",
     required=True,
     help="Give the key these comma-separated scopes, from checkout, helpdesk, finance, "
-    "partner:<id> and admin.",
+    "metrics, partner:<id> and admin.",
 )
 def create_api_key(name: str, scopes: str) -> None:
     """Create a key and print it once, alone on the last line (only its hash is kept)."""
@@ -68,15 +68,7 @@ def expire_orders(limit: int) -> None:
 
     It is safe to run on several machines at once (rows are taken with SKIP LOCKED).
     """
-    total = 0
-    while True:
-        run = orders.expire_orders(
-            gateway=current_app.extensions["payments"], now=utcnow(), limit=limit
-        )
-        total += len(run.expired)
-        if run.examined < limit:  # an order that could not be cancelled waits an hour
-            break
-    click.echo(f"expired {total} order(s)")
+    click.echo(jobs.expire_orders(limit=limit))
 
 
 idempotency_cli = AppGroup("idempotency", help="Maintain idempotency keys.")
@@ -85,7 +77,7 @@ idempotency_cli = AppGroup("idempotency", help="Maintain idempotency keys.")
 @idempotency_cli.command("purge")
 def purge_idempotency_keys() -> None:
     """Forget Idempotency-Keys older than 48 hours (the contract keeps them for 24 at least)."""
-    click.echo(f"purged {idempotency.purge(now=utcnow())} key(s)")
+    click.echo(jobs.purge_idempotency_keys())
 
 
 events_cli = AppGroup("events", help="Produce and deliver the notices to subscribers (the outbox).")
@@ -96,9 +88,9 @@ def schedule_notices() -> None:
     """Produce the time-based notices due now (expiring, expired, window closing).
 
     Each is produced once per license and term, however often this runs and on however
-    many machines; run it hourly from cron.
+    many machines; the worker runs it every minute.
     """
-    click.echo(f"produced {notices.schedule(now=utcnow())} notice(s)")
+    click.echo(jobs.schedule_notices())
 
 
 @events_cli.command("deliver")
@@ -111,11 +103,7 @@ def deliver_notices(limit: int) -> None:
     A delivery still failing after 24 hours is dead-lettered. It is safe to run on several
     machines at once (rows are taken FOR UPDATE SKIP LOCKED).
     """
-    report = notices.deliver(sender=HttpNoticeSender(), now=utcnow(), limit=limit)
-    click.echo(
-        f"delivered {report.delivered}, failed {report.failed} (will retry), "
-        f"dead-lettered {report.dead}"
-    )
+    click.echo(jobs.deliver_notices(limit=limit))
 
 
 emails_cli = AppGroup("emails", help="Send the email outbox to customers over SMTP (D25).")
@@ -129,10 +117,7 @@ def deliver_emails(limit: int) -> None:
     Each email is sent at most once (marked sent in the transaction that sends it); one
     still failing after 24 hours is dead-lettered. Safe on several machines at once.
     """
-    report = run_email_delivery(limit=limit)
-    click.echo(
-        f"sent {report.sent}, failed {report.failed} (will retry), dead-lettered {report.dead}"
-    )
+    click.echo(jobs.deliver_emails(limit=limit))
 
 
 @emails_cli.command("dead-letters")
@@ -155,11 +140,6 @@ def retry_dead_email(email_id: int) -> None:
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"email {email.id} is pending again")
-
-
-def run_email_delivery(*, limit: int = 500) -> emails.EmailReport:
-    """One email delivery step with the app's mailer (the worker's job list calls this)."""
-    return emails.deliver(mailer=current_app.extensions["mailer"], now=utcnow(), limit=limit)
 
 
 @click.command("demo-data")
@@ -191,6 +171,18 @@ def demo_data(count: int, seed: int, if_empty: bool) -> None:
     )
 
 
+@click.command("worker")
+def worker() -> None:
+    """Run every periodic job on its interval until SIGTERM or SIGINT, then exit 0.
+
+    Order expiry, notice scheduling and delivery, idempotency purge (intervals:
+    WORKER_<JOB>_SECONDS). Run one or more per deployment; each piece of work is done once.
+    """
+    from licensing.worker import run_worker
+
+    run_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
 def register(app: Flask) -> None:
     for group in (
         api_keys_cli,
@@ -202,3 +194,4 @@ def register(app: Flask) -> None:
     ):
         app.cli.add_command(group)
     app.cli.add_command(demo_data)
+    app.cli.add_command(worker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,18 @@ class Settings:
     license_signing_key: str = field(default="", repr=False)
     license_retired_keys: tuple[str, ...] = ()
     license_issuer: str = "licensing"
+    # Where gunicorn's workers keep their metrics so that /metrics sums them (multiprocess).
+    prometheus_multiproc_dir: str | None = None
+    # The reports read here (a streaming replica); None: from database_url like the rest.
+    database_replica_url: str | None = None
+    # The proxies whose X-Forwarded-For names the client (IPs and CIDRs); empty: none.
+    forwarded_allow_ips: tuple[str, ...] = ()
+    # The worker's intervals, in seconds, one per periodic job (contract: Operations).
+    worker_orders_expire_seconds: float = 60.0
+    worker_events_schedule_seconds: float = 60.0
+    worker_events_deliver_seconds: float = 5.0
+    worker_emails_deliver_seconds: float = 5.0
+    worker_idempotency_purge_seconds: float = 3600.0
 
     @property
     def is_production(self) -> bool:
@@ -101,6 +114,10 @@ class Settings:
             license_signing_key=_signing_key(environ.get("LICENSE_SIGNING_KEY", ""), instance),
             license_retired_keys=_retired_keys(environ.get("LICENSE_RETIRED_KEYS", "")),
             license_issuer=environ.get("LICENSE_ISSUER", "").strip() or "licensing",
+            prometheus_multiproc_dir=environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            database_replica_url=environ.get("DATABASE_REPLICA_URL") or None,
+            forwarded_allow_ips=_networks(environ.get("FORWARDED_ALLOW_IPS") or ""),
+            **_worker_intervals(environ),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -201,3 +218,34 @@ def _retired_keys(value: str) -> tuple[str, ...]:
     except signing.BadKeyMaterial as error:
         raise ConfigurationError(f"LICENSE_RETIRED_KEYS {error}") from None
     return tuple(pems)
+
+
+def _worker_intervals(environ: Mapping[str, str]) -> dict[str, float]:
+    """`WORKER_<JOB>_SECONDS` for each `worker_<job>_seconds` field: a positive number."""
+    intervals = {}
+    for setting in dataclasses.fields(Settings):
+        if not (setting.name.startswith("worker_") and setting.name.endswith("_seconds")):
+            continue
+        name = setting.name.upper()
+        value = (environ.get(name) or "").strip() or str(setting.default)
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = 0.0
+        if not 0 < seconds < 7 * 24 * 3600:
+            raise ConfigurationError(f"{name} must be a number of seconds above 0, not {value!r}")
+        intervals[setting.name] = seconds
+    return intervals
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks (`127.0.0.1,10.0.0.0/8`), checked now."""
+    networks = tuple(part.strip() for part in value.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"FORWARDED_ALLOW_IPS must list IP addresses or networks, not {network!r}"
+            ) from None
+    return networks

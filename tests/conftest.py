@@ -22,6 +22,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from licensing import create_app
+from licensing.adapters.replica import replica_engine
 from licensing.adapters.signing import private_pem
 from licensing.extensions import db
 from licensing.settings import Settings
@@ -77,6 +78,9 @@ def dispose(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    replica = replica_engine(app)
+    if replica is not None:
+        replica.dispose()
 
 
 @pytest.fixture(scope="session")

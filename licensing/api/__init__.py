@@ -14,6 +14,7 @@ from licensing.api import (
     health,
     helpdesk,
     licenses,
+    metrics,
     notices,
     pages_account,
     pages_buy,
@@ -22,6 +23,7 @@ from licensing.api import (
     reports,
 )
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
+from licensing.api.client_address import TrustedProxies
 from licensing.api.fields import JSON_VALUE, text_without_nul
 from licensing.api.hygiene import init_hygiene
 from licensing.api.json_body import decode_json_body
@@ -29,6 +31,7 @@ from licensing.api.links import OpenApiLinks
 from licensing.api.page_shell import init_pages
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit, count_client
+from licensing.api.request_metrics import init_request_metrics
 from licensing.settings import Settings
 
 BLUEPRINTS = (
@@ -42,6 +45,7 @@ BLUEPRINTS = (
     helpdesk.blp,
     paid_work.blp,
     reports.blp,
+    metrics.blp,
 )
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 # The pages for people (D24): HTML forms with CSRF tokens, a cookie session, not in the
@@ -94,6 +98,9 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
     api.ma_plugin.converter.add_attribute_function(text_without_nul)
     api.spec.components.schema("JsonValue", JSON_VALUE)
     init_hygiene(app, production=settings.is_production)
+    init_request_metrics(app)
+    if settings.forwarded_allow_ips:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.forwarded_allow_ips)  # type: ignore[method-assign]
     # Authentication and scopes first, then the client's rate-limit hit, then the body's
     # type and its decoding, then (in the view) its fields.
     app.before_request(authenticate_request)

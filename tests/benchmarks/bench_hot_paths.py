@@ -139,11 +139,14 @@ def vacuum(url: str) -> None:
 
 
 def serve(url: str, rate_limit: str) -> subprocess.Popen[bytes]:
+    # As in production: the metrics of every worker in files, summed by /metrics.
+    metrics_dir = tempfile.mkdtemp(prefix="licensing-bench-metrics-")
     env = {
         **os.environ,
         **signing_key_env(),
         "DATABASE_URL": url,
         "VALIDATE_RATE_LIMIT": rate_limit,
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
     }
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),

@@ -1,5 +1,5 @@
-"""The hot paths (validate, certificate, entitlements): few statements, each an index lookup, no lazy
-loads; and the probes (healthz, readyz)."""
+"""The hot paths (validate, certificate, entitlements): few statements, each an index lookup,
+no lazy loads; and the probes (healthz, readyz)."""
 
 from __future__ import annotations
 

@@ -51,7 +51,8 @@ csrf = CSRFProtect()
 
 
 def is_page_path(path: str) -> bool:
-    return path in ("/buy", "/account") or path.startswith(("/buy/", "/account/", "/pages/"))
+    """The paths that have a session: the pages themselves (not their static files)."""
+    return path in ("/buy", "/account") or path.startswith(("/buy/", "/account/"))
 
 
 class PageSessions(SecureCookieSessionInterface):

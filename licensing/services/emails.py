@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licensing.adapters.mail import Mailer, MailNotSent, OutgoingMail
@@ -33,6 +33,7 @@ from licensing.services.email_messages import notice_message
 from licensing.services.transactions import commit, unit_of_work
 
 NoticeKey = tuple[str, int, str]  # (type, license_id, term_key): a notice's unique key
+KEYS_PER_QUERY = 500  # well under SQLite's limit of bound parameters in one statement
 
 
 def _public_url() -> str:
@@ -45,28 +46,31 @@ def enqueue_for_notices(keys: Iterable[NoticeKey], *, now: datetime) -> int:
     has one already (the unique `cause_key` holds under any race). Returns how many were
     written. The caller has just produced the notices, so they commit or roll back together.
     """
-    wanted = {key for key in keys if NoticeType(key[0]) in MAILED_NOTICES}
+    wanted = sorted({key for key in keys if NoticeType(key[0]) in MAILED_NOTICES})
     if not wanted:
         return 0
     db.session.flush()
+    written = 0
+    for start in range(0, len(wanted), KEYS_PER_QUERY):
+        written += _enqueue(wanted[start : start + KEYS_PER_QUERY], now=now)
+    return written
+
+
+def _enqueue(keys: list[NoticeKey], *, now: datetime) -> int:
+    """Each notice read through its unique key's index; none already mailed."""
     found = db.session.execute(
         select(Notice, License, Customer, Edition)
         .join(License, License.id == Notice.license_id)
         .join(Customer, Customer.id == License.customer_id)
         .join(Edition, Edition.code == License.edition_code)
-        .where(Notice.license_id.in_({license_id for _, license_id, _ in wanted}))
+        .where(tuple_(Notice.type, Notice.license_id, Notice.term_key).in_(keys))
         .where(~exists().where(Email.notice_id == Notice.id))
         .order_by(Notice.id)
     ).all()
-    rows = [
-        _email_row(notice, license, customer, edition, now=now)
-        for notice, license, customer, edition in found
-        if (notice.type, notice.license_id, notice.term_key) in wanted
-    ]
+    rows = [_email_row(*row, now=now) for row in found]
     if rows:
         dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(Email).values(rows).on_conflict_do_nothing()
-        db.session.execute(insert)
+        db.session.execute(dialect.insert(Email).values(rows).on_conflict_do_nothing())
     return len(rows)
 
 

@@ -1,7 +1,9 @@
 """The email outbox (D25): one row per message, written in the transaction of the change it
 tells of, sent by `licensing emails deliver` with retries, then sent or dead-lettered.
 
-`cause_key` is unique (`notice:<id>` for a notice), so each notice mails at most once.
+`cause_key` is unique (`notice:<id>` for a notice), and so is `notice_id` (several NULLs are
+allowed: emails of other causes), so each notice mails at most once, and "has this notice
+an email yet?" is an index lookup.
 
 Revision ID: 0015
 Revises: 0014
@@ -50,6 +52,7 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_emails")),
         sa.UniqueConstraint("cause_key", name=op.f("uq_emails_cause_key")),
+        sa.UniqueConstraint("notice_id", name=op.f("uq_emails_notice_id")),
     )
     op.create_index("ix_emails_due", "emails", ["status", "next_attempt_at"])
     op.create_index("ix_emails_customer_id", "emails", ["customer_id"])

@@ -291,3 +291,10 @@ def test_stripe_js_url_sets_the_pages_script_origin_and_must_be_a_url() -> None:
     assert "connect-src 'self' https://js.stripe.com https://api.stripe.com" in real
     with pytest.raises(ConfigurationError, match="STRIPE_JS_URL"):
         Settings.from_env({"STRIPE_JS_URL": "js.stripe.com/v3"})
+
+
+def test_d24_the_pages_static_files_come_from_this_service_without_a_cookie(client: Any) -> None:
+    with client.get("/pages/static/card.js") as script:
+        assert script.status_code == 200 and "createToken" in script.text
+        assert "Set-Cookie" not in script.headers
+    assert client.get("/pages/static/../settings.py").status_code == 404

@@ -177,7 +177,7 @@ def test_d24_buy_sign_in_renew_and_move_in_a_browser(
     assert download.value.suggested_filename == "ada-new.example.com.license.jwt"
 
 
-def test_d24_no_csrf_token_refused_and_anothers_license_never_shown(
+def test_d24_no_csrf_token_refused_anothers_license_never_shown_and_an_upgrade_paid(
     site: str, app: Flask, browser: Any, smtp_server: Any
 ) -> None:
     key = make_key(app, "admin")
@@ -212,6 +212,15 @@ def test_d24_no_csrf_token_refused_and_anothers_license_never_shown(
     snapshot(page, "csrf-refused")
     status, license = http("GET", f"{site}/v1/licenses/{owners[0]}", key=key)
     assert license["domain"] == "owner1.example.com"
+
+    page.goto(f"{site}/account")
+    page.locator(f'[data-license="{owners[0]}"] a[data-action="upgrade"]').click()
+    snapshot(page, "upgrade")
+    fill_card(page, CARD_OK)
+    page.click("button[type=submit]")
+    page.wait_for_selector('[data-order-status="paid"]', timeout=30_000)
+    status, upgraded = http("GET", f"{site}/v1/licenses/{owners[0]}", key=key)
+    assert (upgraded["edition"], upgraded["updates_until"]) == ("premium", license["updates_until"])
 
 
 def _json(body: dict[str, Any]) -> bytes:

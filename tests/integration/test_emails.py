@@ -215,3 +215,43 @@ def test_d25_two_workers_send_each_email_once(
     received = sorted(message["Message-ID"] for message in smtp_server.received())
     assert len(received) == len(set(received)) == 12
     assert {email.status for email in outbox(app)} == {"sent"}
+
+
+def test_d25_a_reminder_comes_due_and_arrives_once_with_two_workers(
+    app: Flask, admin: Api, smtp_server: Any, mailer: Any
+) -> None:
+    """Two workers each schedule the notices due and send the outbox, at the same moment:
+    every owner receives the 7-day reminder once."""
+    customer = new_customer(admin)
+    with time_machine.travel("2026-11-25T00:00:00Z", tick=False):
+        for n in range(6):  # updates until 2026-12-01: the 7-day reminder is due on 11-26
+            import_license(
+                admin,
+                customer_id=customer["id"],
+                domain=f"r{n}.example.com",
+                purchased_at="2025-12-01T00:00:00Z",
+            )
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                notices.schedule(now=now)
+                emails.deliver(mailer=app.extensions["mailer"], now=now)
+        except BaseException as error:  # the assertion below names it
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    reminders = [m for m in smtp_server.received() if "end soon" in m["Subject"]]
+    assert sorted(m["Subject"] for m in reminders) == sorted(
+        f"Updates for r{n}.example.com end soon: renew now" for n in range(6)
+    )
+    assert len(smtp_server.received()) == 12  # and each issued license's email, once

@@ -34,7 +34,7 @@ class Email(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     cause_key: Mapped[str] = mapped_column(String(120), unique=True)
-    notice_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notices.id"))
+    notice_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notices.id"), unique=True)
     customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))

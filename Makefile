@@ -10,7 +10,7 @@ STRIPE_WEBHOOK_SECRET ?= whsec_local
 RUN_DIR ?= instance
 export FLASK_APP := wsgi
 
-.PHONY: run test bench fuzz soak openapi-snapshot lint format clean
+.PHONY: run cluster cluster-down test bench fuzz soak openapi-snapshot lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,17 @@ run: $(VENV)/.installed
 	  $(BIN)/gunicorn -c python:licensing.gunicorn_config --bind $(HOST):$(PORT) \
 	  --workers 2 --threads 4 --access-logfile - wsgi:app; \
 	  status=$$?; kill $$(cat $(RUN_DIR)/localstripe.pid) 2>/dev/null; exit $$status
+
+# The production topology on this machine (docs/deploy.md): PostgreSQL primary and streaming
+# replica, Redis, two gunicorn nodes behind nginx, two workers, the local Stripe, each on a
+# free loopback port in a temporary folder; `make cluster-down` stops it and removes the folder.
+cluster: $(VENV)/.installed
+	@command -v nginx >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx)
+	@mkdir -p $(RUN_DIR)
+	$(BIN)/python -m scripts.cluster up --state $(RUN_DIR)/cluster.json
+
+cluster-down: $(VENV)/.installed
+	$(BIN)/python -m scripts.cluster down --state $(RUN_DIR)/cluster.json
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -34,12 +34,16 @@ run: $(VENV)/.installed
 	  echo "  Admin API key (shown once):  $$KEY"; \
 	  echo "  Try: curl -H \"Authorization: Bearer $$KEY\" http://$(HOST):$(PORT)/v1/editions"; \
 	  echo "  Local Stripe: http://$(HOST):$(STRIPE_PORT) (STRIPE_API_BASE), fresh at every start"; \
+	  echo "  Worker (expiry, notices, purge on their intervals): log in $(RUN_DIR)/worker.log"; \
 	  echo "  Operator commands: .venv/bin/licensing --help"; \
 	  echo
 	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) STRIPE_WEBHOOK_SECRET=$(STRIPE_WEBHOOK_SECRET) \
+	  $(BIN)/licensing worker >$(RUN_DIR)/worker.log 2>&1 & echo $$! > $(RUN_DIR)/worker.pid
+	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) STRIPE_WEBHOOK_SECRET=$(STRIPE_WEBHOOK_SECRET) \
 	  $(BIN)/gunicorn -c python:licensing.gunicorn_config --bind $(HOST):$(PORT) \
 	  --workers 2 --threads 4 --access-logfile - wsgi:app; \
-	  status=$$?; kill $$(cat $(RUN_DIR)/localstripe.pid) 2>/dev/null; exit $$status
+	  status=$$?; kill $$(cat $(RUN_DIR)/worker.pid) $$(cat $(RUN_DIR)/localstripe.pid) 2>/dev/null; \
+	  exit $$status
 
 # The production topology on this machine (docs/deploy.md): PostgreSQL primary and streaming
 # replica, Redis, two gunicorn nodes behind nginx, two workers, the local Stripe, each on a

@@ -7,11 +7,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from licensing import demo_data as demo
-from licensing.adapters.notice_sender import HttpNoticeSender
+from licensing import jobs
 from licensing.clock import utcnow
 from licensing.domain.errors import DomainError
 from licensing.services import api_keys as keys
-from licensing.services import idempotency, notices, orders
 
 api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
 
@@ -67,15 +66,7 @@ def expire_orders(limit: int) -> None:
 
     It is safe to run on several machines at once (rows are taken with SKIP LOCKED).
     """
-    total = 0
-    while True:
-        run = orders.expire_orders(
-            gateway=current_app.extensions["payments"], now=utcnow(), limit=limit
-        )
-        total += len(run.expired)
-        if run.examined < limit:  # an order that could not be cancelled waits an hour
-            break
-    click.echo(f"expired {total} order(s)")
+    click.echo(jobs.expire_orders(limit=limit))
 
 
 idempotency_cli = AppGroup("idempotency", help="Maintain idempotency keys.")
@@ -84,7 +75,7 @@ idempotency_cli = AppGroup("idempotency", help="Maintain idempotency keys.")
 @idempotency_cli.command("purge")
 def purge_idempotency_keys() -> None:
     """Forget Idempotency-Keys older than 48 hours (the contract keeps them for 24 at least)."""
-    click.echo(f"purged {idempotency.purge(now=utcnow())} key(s)")
+    click.echo(jobs.purge_idempotency_keys())
 
 
 events_cli = AppGroup("events", help="Produce and deliver the notices to subscribers (the outbox).")
@@ -95,9 +86,9 @@ def schedule_notices() -> None:
     """Produce the time-based notices due now (expiring, expired, window closing).
 
     Each is produced once per license and term, however often this runs and on however
-    many machines; run it hourly from cron.
+    many machines; the worker runs it every minute.
     """
-    click.echo(f"produced {notices.schedule(now=utcnow())} notice(s)")
+    click.echo(jobs.schedule_notices())
 
 
 @events_cli.command("deliver")
@@ -110,11 +101,7 @@ def deliver_notices(limit: int) -> None:
     A delivery still failing after 24 hours is dead-lettered. It is safe to run on several
     machines at once (rows are taken FOR UPDATE SKIP LOCKED).
     """
-    report = notices.deliver(sender=HttpNoticeSender(), now=utcnow(), limit=limit)
-    click.echo(
-        f"delivered {report.delivered}, failed {report.failed} (will retry), "
-        f"dead-lettered {report.dead}"
-    )
+    click.echo(jobs.deliver_notices(limit=limit))
 
 
 @click.command("demo-data")
@@ -146,7 +133,20 @@ def demo_data(count: int, seed: int, if_empty: bool) -> None:
     )
 
 
+@click.command("worker")
+def worker() -> None:
+    """Run every periodic job on its interval until SIGTERM or SIGINT, then exit 0.
+
+    Order expiry, notice scheduling and delivery, idempotency purge (intervals:
+    WORKER_<JOB>_SECONDS). Run one or more per deployment; each piece of work is done once.
+    """
+    from licensing.worker import run_worker
+
+    run_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
 def register(app: Flask) -> None:
     for group in (api_keys_cli, orders_cli, idempotency_cli, events_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_data)
+    app.cli.add_command(worker)

@@ -35,6 +35,11 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     rate_limit_storage_url: str = "memory://"
     paid_work_rate_cents: int = 3000  # R14: $30.00 per hour
+    # The worker's intervals, in seconds, one per periodic job (contract: Operations).
+    worker_orders_expire_seconds: float = 60.0
+    worker_events_schedule_seconds: float = 60.0
+    worker_events_deliver_seconds: float = 5.0
+    worker_idempotency_purge_seconds: float = 3600.0
 
     @property
     def is_production(self) -> bool:
@@ -68,6 +73,7 @@ class Settings:
             env=env,
             rate_limit_storage_url=environ.get("RATE_LIMIT_STORAGE_URL") or "memory://",
             paid_work_rate_cents=_cents(environ.get("PAID_WORK_RATE_CENTS") or "3000"),
+            **_worker_intervals(environ),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -93,3 +99,21 @@ def _cents(value: str) -> int:
     if not value.strip().isdigit() or int(value) <= 0:
         raise ConfigurationError(f"PAID_WORK_RATE_CENTS must be a positive integer, not {value!r}")
     return int(value)
+
+
+def _worker_intervals(environ: Mapping[str, str]) -> dict[str, float]:
+    """`WORKER_<JOB>_SECONDS` for each `worker_<job>_seconds` field: a positive number."""
+    intervals = {}
+    for field in dataclasses.fields(Settings):
+        if not (field.name.startswith("worker_") and field.name.endswith("_seconds")):
+            continue
+        name = field.name.upper()
+        value = (environ.get(name) or "").strip() or str(field.default)
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = 0.0
+        if not 0 < seconds < 7 * 24 * 3600:
+            raise ConfigurationError(f"{name} must be a number of seconds above 0, not {value!r}")
+        intervals[field.name] = seconds
+    return intervals

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, literal, select
+from sqlalchemy import and_, exists, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licensing.adapters.models import Delivery, License, Notice, Subscriber
@@ -166,6 +166,11 @@ def deliver(*, sender: NoticeSender, now: datetime, limit: int = 500) -> Deliver
 
 def _deliver_next(sender: NoticeSender, now: datetime) -> str | None:
     """Attempt the next due delivery no other machine holds; None when none is left."""
+    if db.engine.dialect.name == "sqlite":
+        # SQLite has no row locks (SKIP LOCKED means nothing there): take its one write lock
+        # before choosing, so that two workers on one SQLite file take turns instead of
+        # both sending the same delivery. PostgreSQL needs nothing of the kind.
+        db.session.execute(text("UPDATE deliveries SET id = id WHERE 0"))
     delivery = db.session.execute(
         select(Delivery)
         .where(

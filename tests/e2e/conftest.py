@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -110,3 +114,70 @@ def http(
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+KEY_LINE = re.compile(r"Admin API key \(shown once\):\s+(\S+)")
+
+
+class MakeRun:
+    """`make run` serving: the service's and the local Stripe's URLs, the printed admin key,
+    and the folder of its logs (RUN_DIR: localstripe.log, worker.log)."""
+
+    def __init__(self, api: str, stripe: str, key: str, run_dir: Path) -> None:
+        self.api, self.stripe, self.key, self.run_dir = api, stripe, key, run_dir
+
+
+@pytest.fixture
+def make_run_env() -> dict[str, str]:
+    """Extra environment for `make run` (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def make_run(tmp_path: Path, make_run_env: dict[str, str]) -> Iterator[MakeRun]:
+    """`make run` for real (demo data, local Stripe from scratch, the worker, gunicorn) on
+    free ports and a SQLite database of its own; everything it started stops with it."""
+    port, stripe_port = free_port(), free_port()
+    log = (tmp_path / "make-run.log").open("w+")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'make-run.db'}",
+        "LICENSING_ENV": "development",
+        **make_run_env,
+    }
+    process = subprocess.Popen(
+        [
+            "make",
+            "--no-print-directory",
+            "run",
+            f"PORT={port}",
+            f"STRIPE_PORT={stripe_port}",
+            f"RUN_DIR={tmp_path}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # make, gunicorn, the worker and the local Stripe stop together
+    )
+    try:
+        wait_for_port(port, timeout=120)
+        wait_for_port(stripe_port, timeout=30)
+        key = _printed_key(log)
+        yield MakeRun(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{stripe_port}", key, tmp_path)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+def _printed_key(log: Any) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        log.seek(0)
+        found = KEY_LINE.search(log.read())
+        if found:
+            return found.group(1)
+        time.sleep(0.2)
+    log.seek(0)
+    raise AssertionError(f"make run printed no admin key:\n{log.read()}")

@@ -10,77 +10,19 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.conftest import free_port, http, wait_for_port
+from tests.e2e.conftest import MakeRun, http
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = "## Buying a license on one machine"
-KEY_LINE = re.compile(r"Admin API key \(shown once\):\s+(\S+)")
 
 
 def walkthrough_blocks(readme: str) -> list[str]:
     """The ```sh blocks between the section's heading and the next heading of its level."""
     section = readme.split(SECTION, 1)[1].split("\n## ", 1)[0]
     return re.findall(r"^```sh\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
-
-
-class MakeRun:
-    def __init__(self, api: str, stripe: str, key: str) -> None:
-        self.api, self.stripe, self.key = api, stripe, key
-
-
-@pytest.fixture
-def make_run(tmp_path: Path) -> Iterator[MakeRun]:
-    port, stripe_port = free_port(), free_port()
-    log = (tmp_path / "make-run.log").open("w+")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'walkthrough.db'}",
-        "LICENSING_ENV": "development",
-    }
-    process = subprocess.Popen(
-        [
-            "make",
-            "--no-print-directory",
-            "run",
-            f"PORT={port}",
-            f"STRIPE_PORT={stripe_port}",
-            f"RUN_DIR={tmp_path}",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # make, gunicorn and the local Stripe stop together
-    )
-    try:
-        wait_for_port(port, timeout=120)
-        wait_for_port(stripe_port, timeout=30)
-        key = _printed_key(log)
-        yield MakeRun(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{stripe_port}", key)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-        log.close()
-
-
-def _printed_key(log) -> str:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        log.seek(0)
-        found = KEY_LINE.search(log.read())
-        if found:
-            return found.group(1)
-        time.sleep(0.2)
-    log.seek(0)
-    raise AssertionError(f"make run printed no admin key:\n{log.read()}")
 
 
 def test_readme_walkthrough_runs_verbatim_on_make_run(make_run: MakeRun, tmp_path: Path) -> None:

@@ -6,11 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 import time_machine
@@ -24,44 +21,16 @@ from licensing.extensions import db
 from licensing.services import notices
 from tests.factories import Api, created, import_license, new_customer, ok, problem
 from tests.fakes import FakeGateway, charge, intent, signed, stripe_event
+from tests.subscribers import SECRET, Receiver
 
-SECRET = "subscriber-secret-0123456789"
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-class Receiver:
-    """A subscriber's endpoint: answers the statuses it is told to, records what arrives."""
-
-    def __init__(self) -> None:
-        self.statuses: list[int] = []
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.received.append((dict(self.headers), body))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/licensing"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(body) for _, body in self.received]
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     receiver = Receiver()
     yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    receiver.close()
 
 
 def subscribe(admin: Api, receiver: Receiver) -> dict:

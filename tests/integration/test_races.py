@@ -156,7 +156,7 @@ def test_d8_expiry_run_on_two_machines_at_once_cancels_each_order_once(
 def test_deliver_on_two_machines_at_once_sends_each_notice_once(app: Flask, admin: Api) -> None:
     from licensing.adapters.notice_sender import HttpNoticeSender
     from licensing.services import notices
-    from tests.integration.test_notices import SECRET, Receiver
+    from tests.subscribers import SECRET, Receiver
 
     receiver = Receiver()
     try:

@@ -50,3 +50,17 @@ def test_create_app_reads_the_environment_once(monkeypatch: pytest.MonkeyPatch) 
 def test_unknown_environment_name_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="LICENSING_ENV"):
         Settings.from_env({"LICENSING_ENV": "staging"})
+
+
+def test_worker_intervals_default_to_the_contract_and_are_settings() -> None:
+    settings = Settings.from_env({"WORKER_EVENTS_DELIVER_SECONDS": "2.5"})
+    assert settings.worker_events_deliver_seconds == 2.5
+    assert settings.worker_orders_expire_seconds == 60
+    assert settings.worker_events_schedule_seconds == 60
+    assert settings.worker_idempotency_purge_seconds == 3600
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "nan", "inf"])
+def test_a_worker_interval_that_is_no_positive_number_is_a_startup_error(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="WORKER_ORDERS_EXPIRE_SECONDS"):
+        Settings.from_env({"WORKER_ORDERS_EXPIRE_SECONDS": value})

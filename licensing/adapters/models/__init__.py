@@ -11,6 +11,7 @@ from licensing.adapters.models.catalog import Edition, Release
 from licensing.adapters.models.helpdesk import Ban
 from licensing.adapters.models.licenses import License, LicenseEvent
 from licensing.adapters.models.notices import Delivery, Notice, Subscriber
+from licensing.adapters.models.operations import JobRun
 from licensing.adapters.models.orders import Order, OrderEvent, StripeEvent
 from licensing.adapters.models.quotes import Quote, QuoteEvent, QuoteLine
 from licensing.adapters.models.renewals import Renewal
@@ -25,6 +26,7 @@ __all__ = [
     "HistoryRow",
     "IdempotencyKey",
     "JSONData",
+    "JobRun",
     "License",
     "LicenseEvent",
     "Notice",

@@ -33,7 +33,7 @@ from scripts.cluster import STRIPE_KEY, Cluster
 from scripts.cluster_pg import MissingBinary, pg_bin
 from scripts.cluster_procs import need
 from tests.e2e.test_stripe_checkout import CARD_OK, pay
-from tests.integration.test_notices import SECRET, Receiver
+from tests.subscribers import SECRET, Receiver
 
 RATE_LIMIT = 30  # validate calls per hour per client, shared by both nodes through Redis
 PURCHASES, RENEWALS, EXPIRING = 12, 4, 4
@@ -196,23 +196,25 @@ def query(dsn: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 def wait_for_deliveries(cluster: Cluster, expiring_keys: list[str], timeout: float = 90) -> None:
-    """Until every license coming due has its notice and no delivery is left to make."""
-    deadline = time.monotonic() + timeout
+    """Until every license coming due has its notice, every notice is delivered, and no new
+    one appeared for longer than the schedule's interval."""
+    deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        (due,) = query(
+        (state,) = query(
             cluster.dsn("primary"),
-            "SELECT count(DISTINCT l.key) FROM notices n JOIN licenses l ON l.id = n.license_id"
-            " WHERE n.type = 'subscription.expiring' AND l.key = ANY(%s)",
+            "SELECT (SELECT count(DISTINCT n.license_id) FROM notices n"
+            "  JOIN licenses l ON l.id = n.license_id"
+            "  WHERE n.type = 'subscription.expiring' AND l.key = ANY(%s)),"
+            " (SELECT count(*) FROM notices),"
+            " (SELECT count(*) FROM notices n WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
+            "  WHERE d.notice_id = n.id AND d.delivered_at IS NOT NULL))",
             expiring_keys,
-        )[0]
-        (left,) = query(
-            cluster.dsn("primary"),
-            "SELECT count(*) FROM deliveries WHERE delivered_at IS NULL AND dead_at IS NULL",
-        )[0]
-        if due == len(expiring_keys) and left == 0:
+        )
+        if state[0] == len(expiring_keys) and state[2] == 0 and state == last:
             return
-        time.sleep(0.5)
-    raise AssertionError(f"{due} of {len(expiring_keys)} notices due, {left} deliveries left")
+        last = state
+        time.sleep(3)
+    raise AssertionError(f"(licenses come due, notices, undelivered) stayed {last}")
 
 
 def licenses_per_paid_order(cluster: Cluster, order_ids: list[int]) -> list[int]:
@@ -257,8 +259,7 @@ def test_the_cluster_survives_a_node_and_a_worker_killed_mid_run(
         wait_for_deliveries(cluster, run["expiring"])
         sent = Counter(headers["Licensing-Event-Id"] for headers, _ in receiver.received)
     finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
+        receiver.close()
     notices = {str(row[0]) for row in query(cluster.dsn("primary"), "SELECT id FROM notices")}
     per_order = licenses_per_paid_order(cluster, run["purchase"] + run["renewal"])
     duplicates = sum(count - 1 for count in sent.values()) + sum(n - 1 for n in per_order if n)

@@ -93,40 +93,11 @@ class Cluster:
         )
         pg.make_replica(self.data("replica"), self.ports["primary"], self.ports["replica"])
         self._start_redis()
-        self._start(
-            "stripe",
-            [
-                str(BIN / "python"),
-                str(ROOT / "scripts" / "local_stripe.py"),
-                "--port",
-                str(self.ports["stripe"]),
-                "--from-scratch",
-                "--webhook-url",
-                f"{self.api}/v1/stripe/webhook",
-                "--webhook-secret",
-                WEBHOOK_SECRET,
-            ],
-        )
+        self._start_stripe()
         self.licensing("db", "upgrade")
         for node in ("node1", "node2"):
             self.start_node(node)
-        conf = nginx_conf(
-            self.root / "nginx", self.ports["nginx"], [self.ports["node1"], self.ports["node2"]]
-        )
-        self._start(
-            "nginx",
-            [
-                need("nginx"),
-                "-e",
-                str(conf.parent / "error.log"),
-                "-p",
-                str(conf.parent),
-                "-c",
-                str(conf),
-                "-g",
-                "daemon off;",
-            ],
-        )
+        self._start_nginx()
         for port in self.ports.values():
             wait_for_port(port)
         for worker in ("worker1", "worker2"):
@@ -190,23 +161,10 @@ class Cluster:
         return self.licensing("api-keys", "create", "--name", name, "--scopes", scopes).split()[-1]
 
     def start_node(self, name: str) -> None:
-        self._start(
-            name,
-            [
-                str(BIN / "gunicorn"),
-                "-c",
-                "python:licensing.gunicorn_config",
-                "--bind",
-                f"127.0.0.1:{self.ports[name]}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-                "wsgi:app",
-            ],
-        )
+        bind = f"127.0.0.1:{self.ports[name]}"
+        sizes = ["--workers", "2", "--threads", "4", "--access-logfile", "-"]
+        config = ["-c", "python:licensing.gunicorn_config", "--bind", bind]
+        self._start(name, [str(BIN / "gunicorn"), *config, *sizes, "wsgi:app"])
 
     def start_worker(self, name: str) -> None:
         self._start(name, [str(BIN / "licensing"), "worker"])
@@ -214,22 +172,24 @@ class Cluster:
     def _start_redis(self) -> None:
         folder = self.root / "redis"
         folder.mkdir()
-        self._start(
-            "redis",
-            [
-                need("redis-server"),
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.ports["redis"]),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(folder),
-            ],
-        )
+        port = str(self.ports["redis"])
+        where = ["--bind", "127.0.0.1", "--port", port, "--dir", str(folder)]
+        self._start("redis", [need("redis-server"), *where, "--save", "", "--appendonly", "no"])
+
+    def _start_stripe(self) -> None:
+        """The local Stripe, delivering its webhooks through nginx like Stripe would."""
+        script = str(ROOT / "scripts" / "local_stripe.py")
+        hook = f"{self.api}/v1/stripe/webhook"
+        webhook = ["--webhook-url", hook, "--webhook-secret", WEBHOOK_SECRET]
+        port = ["--port", str(self.ports["stripe"]), "--from-scratch"]
+        self._start("stripe", [str(BIN / "python"), script, *port, *webhook])
+
+    def _start_nginx(self) -> None:
+        nodes = [self.ports["node1"], self.ports["node2"]]
+        conf = nginx_conf(self.root / "nginx", self.ports["nginx"], nodes)
+        folder = str(conf.parent)
+        files = ["-e", f"{folder}/error.log", "-p", folder, "-c", str(conf)]
+        self._start("nginx", [need("nginx"), *files, "-g", "daemon off;"])
 
     def _start(self, name: str, args: list[str]) -> None:
         process = spawn(args, log=self.root / "logs" / f"{name}.log", env=self.env(), cwd=ROOT)

@@ -39,7 +39,9 @@ run: $(VENV)/.installed
 	  echo
 	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) STRIPE_WEBHOOK_SECRET=$(STRIPE_WEBHOOK_SECRET) \
 	  $(BIN)/licensing worker >$(RUN_DIR)/worker.log 2>&1 & echo $$! > $(RUN_DIR)/worker.pid
+	@mkdir -p $(RUN_DIR)/prometheus
 	@STRIPE_API_BASE=http://$(HOST):$(STRIPE_PORT) STRIPE_WEBHOOK_SECRET=$(STRIPE_WEBHOOK_SECRET) \
+	  PROMETHEUS_MULTIPROC_DIR=$(RUN_DIR)/prometheus \
 	  $(BIN)/gunicorn -c python:licensing.gunicorn_config --bind $(HOST):$(PORT) \
 	  --workers 2 --threads 4 --access-logfile - wsgi:app; \
 	  status=$$?; kill $$(cat $(RUN_DIR)/worker.pid) $$(cat $(RUN_DIR)/localstripe.pid) 2>/dev/null; \

@@ -23,7 +23,7 @@ api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
     "--scopes",
     required=True,
     help="Give the key these comma-separated scopes, from checkout, helpdesk, finance, "
-    "partner:<id> and admin.",
+    "metrics, partner:<id> and admin.",
 )
 def create_api_key(name: str, scopes: str) -> None:
     """Create a key and print it once, alone on the last line (only its hash is kept)."""

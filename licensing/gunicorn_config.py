@@ -8,6 +8,8 @@ carry the service's redacting filter, as its own loggers do.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from gunicorn import util
@@ -67,3 +69,20 @@ util.write_error = write_problem  # gunicorn calls it as util.write_error at ans
 logger_class = RedactingLogger
 # Client, time, method and path (no query string), status, bytes, duration, request id.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(D)sus %({x-request-id}o)s'
+
+
+def on_starting(server: Any) -> None:
+    """A fresh start forgets the metrics an earlier run left in PROMETHEUS_MULTIPROC_DIR
+    (prometheus-client's multiprocess mode: the folder must be emptied between runs)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker that exited stops counting in the live gauges (its counters stay summed)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

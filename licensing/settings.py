@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,12 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     rate_limit_storage_url: str = "memory://"
     paid_work_rate_cents: int = 3000  # R14: $30.00 per hour
+    # Where gunicorn's workers keep their metrics so that /metrics sums them (multiprocess).
+    prometheus_multiproc_dir: str | None = None
+    # The reports read here (a streaming replica); None: from database_url like the rest.
+    database_replica_url: str | None = None
+    # The proxies whose X-Forwarded-For names the client (IPs and CIDRs); empty: none.
+    forwarded_allow_ips: tuple[str, ...] = ()
     # The worker's intervals, in seconds, one per periodic job (contract: Operations).
     worker_orders_expire_seconds: float = 60.0
     worker_events_schedule_seconds: float = 60.0
@@ -73,6 +80,9 @@ class Settings:
             env=env,
             rate_limit_storage_url=environ.get("RATE_LIMIT_STORAGE_URL") or "memory://",
             paid_work_rate_cents=_cents(environ.get("PAID_WORK_RATE_CENTS") or "3000"),
+            prometheus_multiproc_dir=environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            database_replica_url=environ.get("DATABASE_REPLICA_URL") or None,
+            forwarded_allow_ips=_networks(environ.get("FORWARDED_ALLOW_IPS") or ""),
             **_worker_intervals(environ),
         )
 
@@ -117,3 +127,16 @@ def _worker_intervals(environ: Mapping[str, str]) -> dict[str, float]:
             raise ConfigurationError(f"{name} must be a number of seconds above 0, not {value!r}")
         intervals[field.name] = seconds
     return intervals
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks (`127.0.0.1,10.0.0.0/8`), checked now."""
+    networks = tuple(part.strip() for part in value.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"FORWARDED_ALLOW_IPS must list IP addresses or networks, not {network!r}"
+            ) from None
+    return networks

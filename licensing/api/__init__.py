@@ -13,6 +13,7 @@ from licensing.api import (
     health,
     helpdesk,
     licenses,
+    metrics,
     notices,
     paid_work,
     reports,
@@ -24,6 +25,7 @@ from licensing.api.json_body import decode_json_body
 from licensing.api.links import OpenApiLinks
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit, count_client
+from licensing.api.request_metrics import init_request_metrics
 from licensing.settings import Settings
 
 BLUEPRINTS = (
@@ -36,6 +38,7 @@ BLUEPRINTS = (
     helpdesk.blp,
     paid_work.blp,
     reports.blp,
+    metrics.blp,
 )
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -82,6 +85,7 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
     api.ma_plugin.converter.add_attribute_function(text_without_nul)
     api.spec.components.schema("JsonValue", JSON_VALUE)
     init_hygiene(app, production=settings.is_production)
+    init_request_metrics(app)
     # Authentication and scopes first, then the client's rate-limit hit, then the body's
     # type and its decoding, then (in the view) its fields.
     app.before_request(authenticate_request)

@@ -10,10 +10,11 @@ ADMIN = "admin"
 CHECKOUT = "checkout"
 HELPDESK = "helpdesk"
 FINANCE = "finance"
+METRICS = "metrics"  # reads /metrics and nothing else
 ANY_PARTNER = "partner:*"
 PARTNER_PREFIX = "partner:"
 
-FIXED_SCOPES = frozenset({ADMIN, CHECKOUT, HELPDESK, FINANCE})
+FIXED_SCOPES = frozenset({ADMIN, CHECKOUT, HELPDESK, FINANCE, METRICS})
 _PARTNER_SCOPE = re.compile(r"partner:[1-9][0-9]{0,17}")
 
 

@@ -32,7 +32,7 @@ def create_api_key(*, name: str, scopes: list[str], now: datetime) -> tuple[ApiK
     if not scopes or unknown:
         raise Invalid.field(
             "scopes",
-            "Scopes must be admin, checkout, helpdesk, finance or partner:<id>; "
+            "Scopes must be admin, checkout, helpdesk, finance, metrics or partner:<id>; "
             + (
                 f"the service does not know {', '.join(unknown)}." if unknown else "none was given."
             ),

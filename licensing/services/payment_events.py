@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -39,6 +40,13 @@ log = logging.getLogger(__name__)
 
 APPLIED, DUPLICATE, IGNORED = "applied", "duplicate", "ignored"
 FAILURE_MESSAGE_LENGTH = 500  # the column's
+# The database keeps each event's id, not what became of it: the outcome is counted here
+# (summed over gunicorn's workers); an event refused (bad signature) is a 400 of the route.
+WEBHOOK_EVENTS = Counter(
+    "licensing_stripe_webhook_events",
+    "Verified Stripe webhook events by outcome: applied, duplicate or ignored.",
+    ("outcome",),
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,10 @@ class Receipt:
 
 
 def receive_event(*, event: WebhookEvent, gateway: PaymentGateway, now: datetime) -> Receipt:
-    """`handle_event`, answered as a receipt."""
-    return Receipt(handle_event(event=event, gateway=gateway, now=now))
+    """`handle_event`, answered as a receipt and counted by its outcome."""
+    outcome = handle_event(event=event, gateway=gateway, now=now)
+    WEBHOOK_EVENTS.labels(outcome).inc()
+    return Receipt(outcome)
 
 
 def handle_event(*, event: WebhookEvent, gateway: PaymentGateway, now: datetime) -> str:

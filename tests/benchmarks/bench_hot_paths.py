@@ -101,7 +101,14 @@ def vacuum(url: str) -> None:
 
 
 def serve(url: str, rate_limit: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url, "VALIDATE_RATE_LIMIT": rate_limit}
+    # As in production: the metrics of every worker in files, summed by /metrics.
+    metrics_dir = tempfile.mkdtemp(prefix="licensing-bench-metrics-")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "VALIDATE_RATE_LIMIT": rate_limit,
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+    }
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "-c",

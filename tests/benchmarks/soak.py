@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -275,6 +276,7 @@ def main() -> int:
         "STRIPE_SECRET_KEY": STRIPE_KEY,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "VALIDATE_RATE_LIMIT": "off",
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="licensing-soak-metrics-"),
     }
     config = ["-c", "python:licensing.gunicorn_config"] if GUNICORN_CONFIG.exists() else []
     gunicorn = subprocess.Popen(

@@ -164,7 +164,10 @@ class Cluster:
         bind = f"127.0.0.1:{self.ports[name]}"
         sizes = ["--workers", "2", "--threads", "4", "--access-logfile", "-"]
         config = ["-c", "python:licensing.gunicorn_config", "--bind", bind]
-        self._start(name, [str(BIN / "gunicorn"), *config, *sizes, "wsgi:app"])
+        metrics = self.root / "metrics" / name  # each node sums its own gunicorn workers
+        metrics.mkdir(parents=True, exist_ok=True)
+        extra = {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+        self._start(name, [str(BIN / "gunicorn"), *config, *sizes, "wsgi:app"], extra)
 
     def start_worker(self, name: str) -> None:
         self._start(name, [str(BIN / "licensing"), "worker"])
@@ -191,8 +194,9 @@ class Cluster:
         files = ["-e", f"{folder}/error.log", "-p", folder, "-c", str(conf)]
         self._start("nginx", [need("nginx"), *files, "-g", "daemon off;"])
 
-    def _start(self, name: str, args: list[str]) -> None:
-        process = spawn(args, log=self.root / "logs" / f"{name}.log", env=self.env(), cwd=ROOT)
+    def _start(self, name: str, args: list[str], extra: dict[str, str] | None = None) -> None:
+        log, env = self.root / "logs" / f"{name}.log", {**self.env(), **(extra or {})}
+        process = spawn(args, log=log, env=env, cwd=ROOT)
         self.processes[name], self.pids[name] = process, process.pid
 
     def _wait_ready(self, timeout: float = 30) -> None:

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
 from licensing.adapters.payments import PaymentGateway, StripeGateway
+from licensing.adapters.replica import database_config
 from licensing.adapters.types import enforce_sqlite_foreign_keys
 from licensing.settings import Settings
 
@@ -41,11 +42,7 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
-        SQLALCHEMY_DATABASE_URI=settings.database_url,
-        # hide_parameters: an error message never carries a key or a secret from a query.
-        # No pre-ping (a round trip per request on the hot paths): a connection the
-        # database dropped fails one request with 503, is discarded, and the pool refills.
-        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True, "pool_recycle": 1800},
+        **database_config(settings.database_url, settings.database_replica_url),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE=API_TITLE,
         API_VERSION=API_VERSION,

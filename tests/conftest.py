@@ -69,7 +69,8 @@ def migrate(database_url: str) -> Flask:
 def dispose(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():  # the primary, and the replica if there is one
+            engine.dispose()
 
 
 @pytest.fixture(scope="session")

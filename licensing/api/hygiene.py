@@ -52,6 +52,7 @@ def finish_request(response: Response) -> Response:
                 (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
             ),
             "api_key_id": principal.key_id if principal else None,
+            "client": request.remote_addr,  # behind trusted proxies, the client's
         },
     )
     return response

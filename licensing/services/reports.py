@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from licensing.adapters.models import Edition, License, Renewal
+from licensing.adapters.replica import report_read
 from licensing.domain.licenses import LicenseStatus
 from licensing.domain.money import CURRENCY, Money, percent_of
 from licensing.domain.renewals import PERCENT, RenewalRate
@@ -129,7 +130,7 @@ def _renewals_by_month(period: Period, edition: str | None) -> list[Row]:
         stmt = stmt.where(Renewal.edition_code == edition)
     return [
         Row(m, e, r, int(c), Money(int(rev or 0), CURRENCY), Money(int(ref or 0), CURRENCY))
-        for m, e, r, c, rev, ref in db.session.execute(stmt)
+        for m, e, r, c, rev, ref in report_read(stmt)
     ]
 
 
@@ -184,9 +185,7 @@ def _renewal_rate(period: Period, edition: str | None) -> list[RateRow]:
         .group_by(month)
         .order_by(month)
     )
-    found = {
-        m: RateRow(m, int(d), int(p or 0), int(s or 0)) for m, d, p, s in db.session.execute(stmt)
-    }
+    found = {m: RateRow(m, int(d), int(p or 0), int(s or 0)) for m, d, p, s in report_read(stmt)}
     return [found.get(m, RateRow(m, 0, 0, 0)) for m in period.months()]
 
 
@@ -212,7 +211,7 @@ def _upcoming(period: Period, edition: str | None, now: datetime) -> list[Upcomi
         stmt = stmt.where(License.edition_code == edition)
     expiring: dict[str, int] = defaultdict(int)
     revenue: dict[str, int] = defaultdict(int)
-    for m, _edition, count, list_price in db.session.execute(stmt):
+    for m, _edition, count, list_price in report_read(stmt):
         expiring[m] += int(count)
         revenue[m] += int(count) * percent_of(int(list_price), PERCENT[RenewalRate.PREFERENTIAL])
     months = [m for m in period.months() if m >= month_label(start)]

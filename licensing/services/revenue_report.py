@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 
 from licensing.adapters.models import Order
+from licensing.adapters.replica import report_read
 from licensing.domain.money import CURRENCY, Money
 from licensing.domain.orders import DisputeOutcome, OrderKind
 from licensing.domain.reports import Period
-from licensing.extensions import db
 from licensing.services.reports import NetOfRefunds, Totals, month_of
 
 
@@ -98,6 +98,5 @@ def _orders_by_month(period: Period, edition: str | None) -> dict[tuple[str, str
     if edition:
         stmt = stmt.where(Order.edition_code == edition)
     return {
-        (m, k): (int(c), int(rev or 0), int(ref or 0))
-        for m, k, c, rev, ref in db.session.execute(stmt)
+        (m, k): (int(c), int(rev or 0), int(ref or 0)) for m, k, c, rev, ref in report_read(stmt)
     }

@@ -181,3 +181,25 @@ def _printed_key(log: Any) -> str:
         time.sleep(0.2)
     log.seek(0)
     raise AssertionError(f"make run printed no admin key:\n{log.read()}")
+
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+@contextmanager
+def gunicorn(folder: Path, env: dict[str, str], *options: str) -> Iterator[str]:
+    """gunicorn as `make run` starts it (the service's config), on a free port, with its
+    access log in `folder/access.log` and the rest in `folder/gunicorn.log`."""
+    port = free_port()
+    command = [str(GUNICORN), "-c", "python:licensing.gunicorn_config", "--bind"]
+    command += [f"127.0.0.1:{port}", "--access-logfile", str(folder / "access.log"), *options]
+    with (folder / "gunicorn.log").open("w") as log:
+        server = subprocess.Popen(
+            [*command, "wsgi:app"], cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log
+        )
+    try:
+        wait_for_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -3,9 +3,6 @@ request counts are those of both (prometheus-client's multiprocess mode, as `mak
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,10 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from licensing.clock import utcnow
 from licensing.services.api_keys import create_api_key
 from tests.conftest import dispose, migrate
-from tests.e2e.conftest import free_port, wait_for_port
+from tests.e2e.conftest import gunicorn
 
-ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 HEALTHZ = {"method": "GET", "route": "/healthz", "status": "200"}
 
 
@@ -45,20 +40,12 @@ def test_request_counts_add_up_across_two_gunicorn_workers(tmp_path: Path) -> No
     metrics_dir = tmp_path / "prometheus"
     metrics_dir.mkdir()
     (metrics_dir / "histogram_1.db").write_bytes(b"")  # a stale file of an earlier run
-    port = free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": database,
         "LICENSING_ENV": "development",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
-    command = [str(GUNICORN), "-c", "python:licensing.gunicorn_config"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"]
-    with (tmp_path / "gunicorn.log").open("w") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_port(port, timeout=30)
+    with gunicorn(tmp_path, env, "--workers", "2") as url:
         sent = 0
         with ThreadPoolExecutor(max_workers=8) as pool:
             # Until both workers have answered some (each worker's file appears on its first).
@@ -68,8 +55,5 @@ def test_request_counts_add_up_across_two_gunicorn_workers(tmp_path: Path) -> No
         workers = sorted(p.name for p in metrics_dir.glob("histogram_*.db"))
         assert len(workers) == 2, workers
         scrapes = [healthz_count(get(f"{url}/metrics", key)) for _ in range(6)]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert scrapes == [sent] * 6, (tmp_path / "gunicorn.log").read_text()
     print(f"\n{sent} requests over 2 workers ({', '.join(workers)}): every scrape says {sent}")

@@ -29,6 +29,7 @@ import pytest
 import stripe
 from dateutil.relativedelta import relativedelta
 
+from licensing.adapters.replica import REPORT_APPLICATION
 from scripts.cluster import STRIPE_KEY, Cluster
 from scripts.cluster_pg import MissingBinary, pg_bin
 from scripts.cluster_procs import need
@@ -37,7 +38,6 @@ from tests.subscribers import SECRET, Receiver
 
 RATE_LIMIT = 30  # validate calls per hour per client, shared by both nodes through Redis
 PURCHASES, RENEWALS, EXPIRING = 12, 4, 4
-REPORT_CONNECTION = "licensing-report"  # the replica engine's application_name
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +239,7 @@ def report_connections(cluster: Cluster, which: str) -> int:
     (count,) = query(
         cluster.dsn(which),
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-        REPORT_CONNECTION,
+        REPORT_APPLICATION,
     )[0]
     return count
 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
 from licensing.adapters.payments import PaymentGateway, StripeGateway
-from licensing.adapters.replica import database_config
+from licensing.adapters.replica import database_config, init_replica
 from licensing.adapters.types import enforce_sqlite_foreign_keys
 from licensing.settings import Settings
 
@@ -42,7 +42,7 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
-        **database_config(settings.database_url, settings.database_replica_url),
+        **database_config(settings.database_url),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE=API_TITLE,
         API_VERSION=API_VERSION,
@@ -59,6 +59,7 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
 
     configure_logging()
     db.init_app(app)
+    init_replica(app, settings.database_replica_url)
     with app.app_context():
         enforce_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))

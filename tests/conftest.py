@@ -21,6 +21,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from licensing import create_app
+from licensing.adapters.replica import replica_engine
 from licensing.extensions import db
 from licensing.settings import Settings
 
@@ -69,8 +70,10 @@ def migrate(database_url: str) -> Flask:
 def dispose(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
-        for engine in db.engines.values():  # the primary, and the replica if there is one
-            engine.dispose()
+        db.engine.dispose()
+    replica = replica_engine(app)
+    if replica is not None:
+        replica.dispose()
 
 
 @pytest.fixture(scope="session")

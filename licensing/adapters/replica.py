@@ -1,17 +1,19 @@
 """Where the reports read: a streaming replica when `DATABASE_REPLICA_URL` names one, the
 primary otherwise. Everything else (every write, every other read) uses the primary.
 
-The replica is a second engine of the same session (a Flask-SQLAlchemy bind, `replica`):
-a report's statements are sent to it with `bind_arguments`, so nothing else can reach it
-by accident. Connections say who they are in `application_name` (`licensing` and
-`licensing-report`), so `pg_stat_activity` shows which engine served what.
+The replica is a second engine (`app.extensions["replica"]`, not a Flask-SQLAlchemy bind:
+no model belongs to it) that the session uses for a report's statements alone, through
+`bind_arguments`, so nothing else can reach it by accident. Connections say who they are
+in `application_name` (`licensing` and `licensing-report`), so `pg_stat_activity` shows
+which engine served what.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Executable, Result, make_url
+from flask import Flask, current_app
+from sqlalchemy import Engine, Executable, Result, create_engine, make_url
 
 from licensing.extensions import db
 
@@ -33,18 +35,23 @@ def engine_options(url: str, application_name: str) -> dict[str, Any]:
     return options
 
 
-def database_config(primary_url: str, replica_url: str | None) -> dict[str, Any]:
-    """Flask-SQLAlchemy's settings for the primary and, when given, the replica bind."""
-    config: dict[str, Any] = {
+def database_config(primary_url: str) -> dict[str, Any]:
+    """Flask-SQLAlchemy's settings for the primary."""
+    return {
         "SQLALCHEMY_DATABASE_URI": primary_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(primary_url, PRIMARY_APPLICATION),
     }
+
+
+def init_replica(app: Flask, replica_url: str | None) -> None:
+    """The replica's engine, when there is one; its pool opens connections when first used."""
     if replica_url:
-        replica = {"url": replica_url, "connect_args": {}}
-        config["SQLALCHEMY_BINDS"] = {
-            REPLICA: replica | engine_options(replica_url, REPORT_APPLICATION)
-        }
-    return config
+        options = engine_options(replica_url, REPORT_APPLICATION)
+        app.extensions[REPLICA] = create_engine(replica_url, **options)
+
+
+def replica_engine(app: Flask) -> Engine | None:
+    return app.extensions.get(REPLICA)
 
 
 def report_read(statement: Executable) -> Result[Any]:
@@ -54,7 +61,7 @@ def report_read(statement: Executable) -> Result[Any]:
     seconds' payments, and the next request shows them. Nothing is written from what it
     reads, so the lag does no harm.
     """
-    replica = db.engines.get(REPLICA)
+    replica = replica_engine(current_app)
     if replica is None:
         return db.session.execute(statement)
     return db.session.execute(statement, bind_arguments={"bind": replica})

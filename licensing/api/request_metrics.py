@@ -28,6 +28,8 @@ LATENCY = Histogram(
     LABELS,
 )
 UNMATCHED = "unmatched"  # no route: the path is never a label
+# Any other method a client makes up is `other`: labels stay a bounded set.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _children: dict[tuple[str, str, int], tuple[object, object]] = {}
 
 
@@ -37,7 +39,8 @@ def observe_request(response: Response) -> Response:
     started = g.get("started")
     if started is not None:
         rule = request.url_rule
-        key = (request.method, rule.rule if rule else UNMATCHED, response.status_code)
+        method = request.method if request.method in METHODS else "other"
+        key = (method, rule.rule if rule else UNMATCHED, response.status_code)
         children = _children.get(key)
         if children is None:
             labels = (key[0], key[1], str(key[2]))

@@ -64,7 +64,10 @@ def test_requests_are_counted_and_timed_by_route_template_never_by_path(
     assert after[("licensing_http_request_duration_seconds_sum", route)] > 0
     missing = labels(method="GET", route="/v1/licenses/<license_key:key>", status="404")
     assert after[(count, missing)] - before.get((count, missing), 0) == 1
+    client.open("/v1/editions", method="BREW")  # a made-up method is counted as `other`
     text = client.get("/metrics", headers={"Authorization": f"Bearer {key}"}).get_data(True)
+    assert 'method="other",route="unmatched",status="405"' in text
+    assert "BREW" not in text
     assert license["key"] not in text and "NO-SUCH-KEY" not in text
 
 

@@ -37,19 +37,25 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         client_max_body_size 1m;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_next_upstream_tries 2;
+        proxy_connect_timeout 2s;
+        # Which node answered: the cluster test checks that both took a share.
+        add_header X-Upstream $upstream_addr always;
         location / {{
             proxy_pass http://licensing;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
             # A node that refuses the connection is skipped; the request goes to the next.
             proxy_next_upstream error timeout;
-            proxy_next_upstream_tries 2;
-            proxy_connect_timeout 2s;
-            # Which node answered: the cluster test checks that both took a share.
-            add_header X-Upstream $upstream_addr always;
+        }}
+        location = /v1/stripe/webhook {{
+            proxy_pass http://licensing;
+            # Stripe's events are applied once by their id, so even a POST a node died
+            # under is safe to pass to the next node.
+            proxy_next_upstream error timeout non_idempotent;
         }}
     }}
 }}

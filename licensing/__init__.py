@@ -70,5 +70,9 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
         api_base=settings.stripe_api_base,
     )
     init_api(app, settings)
+    if settings.forwarded_allow_ips:  # the client's address, from trusted proxies only
+        from licensing.api.client_address import TrustedProxies
+
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.forwarded_allow_ips)  # type: ignore[method-assign]
     cli.register(app)
     return app

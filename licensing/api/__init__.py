@@ -19,7 +19,6 @@ from licensing.api import (
     reports,
 )
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
-from licensing.api.client_address import TrustedProxies
 from licensing.api.fields import JSON_VALUE, text_without_nul
 from licensing.api.hygiene import init_hygiene
 from licensing.api.json_body import decode_json_body
@@ -87,8 +86,6 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
     api.spec.components.schema("JsonValue", JSON_VALUE)
     init_hygiene(app, production=settings.is_production)
     init_request_metrics(app)
-    if settings.forwarded_allow_ips:
-        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.forwarded_allow_ips)  # type: ignore[method-assign]
     # Authentication and scopes first, then the client's rate-limit hit, then the body's
     # type and its decoding, then (in the view) its fields.
     app.before_request(authenticate_request)

@@ -11,7 +11,7 @@ SMTP_PORT ?= 8025
 RUN_DIR ?= instance
 export FLASK_APP := wsgi
 
-.PHONY: run test bench fuzz soak openapi-snapshot lint format clean
+.PHONY: run cluster cluster-down test bench fuzz soak openapi-snapshot lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,17 @@ run: $(VENV)/.installed
 	  status=$$?; kill $$(cat $(RUN_DIR)/worker.pid) $$(cat $(RUN_DIR)/localstripe.pid) \
 	    $$(cat $(RUN_DIR)/mail_catcher.pid) 2>/dev/null; \
 	  exit $$status
+
+# The production topology on this machine (docs/deploy.md): PostgreSQL primary and streaming
+# replica, Redis, two gunicorn nodes behind nginx, two workers, the local Stripe, each on a
+# free loopback port in a temporary folder; `make cluster-down` stops it and removes the folder.
+cluster: $(VENV)/.installed
+	@command -v nginx >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx)
+	@mkdir -p $(RUN_DIR)
+	$(BIN)/python -m scripts.cluster up --state $(RUN_DIR)/cluster.json
+
+cluster-down: $(VENV)/.installed
+	$(BIN)/python -m scripts.cluster down --state $(RUN_DIR)/cluster.json
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,27 +22,12 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from licensing.adapters.payments import StripeGateway
+from scripts.cluster_procs import free_port, wait_for_port
 from tests.conftest import TEST_SIGNING_KEY
 from tests.fakes import WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 STRIPE_KEY = "sk_test_licensing"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="session")

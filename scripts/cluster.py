@@ -1,9 +1,10 @@
 """The service's production topology, started on this one machine (`make cluster`).
 
 A PostgreSQL primary and a hot-standby replica streaming from it, a Redis for the rate
-limits every node shares, two gunicorn app nodes behind nginx, two workers and the local
-Stripe (its webhook pointed at nginx): every part on 127.0.0.1 on a free port, every file
-in one folder. Usage, from the repository's root:
+limits every node shares, two gunicorn app nodes behind nginx, two workers, the local
+Stripe (its webhook pointed at nginx) and a mail catcher for the owners' emails (D25): every
+part on 127.0.0.1 on a free port, every file in one folder, one certificate signing key
+shared by the nodes. Usage, from the repository's root:
 
     .venv/bin/python -m scripts.cluster up [--state instance/cluster.json]
     .venv/bin/python -m scripts.cluster down [--state instance/cluster.json]
@@ -28,6 +29,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from licensing.adapters.signing import write_new_private_key
 from scripts import cluster_pg as pg
 from scripts.cluster_procs import free_port, need, nginx_conf, spawn, stop_group, wait_for_port
 
@@ -36,7 +38,7 @@ BIN = Path(sys.executable).parent
 WEBHOOK_SECRET = "whsec_cluster"
 STRIPE_KEY = "sk_test_cluster"
 # Stopped in this order: the entry first, the databases last.
-_STOP_ORDER = ("nginx", "node", "worker", "stripe", "redis")
+_STOP_ORDER = ("nginx", "node", "worker", "stripe", "mail", "redis")
 
 
 class Cluster:
@@ -48,6 +50,7 @@ class Cluster:
         self.extra_env = env or {}
         self.ports = {name: free_port() for name in ("primary", "replica", "redis", "nginx")}
         self.ports |= {"stripe": free_port(), "node1": free_port(), "node2": free_port()}
+        self.ports |= {"smtp": free_port()}
         self.pids: dict[str, int] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.secret_key = secrets.token_urlsafe(32)
@@ -65,6 +68,15 @@ class Cluster:
     def dsn(self, which: str) -> str:
         """A libpq address of the primary or the replica (for psycopg or psql)."""
         return pg.url(self.ports[which], driver="postgresql")
+
+    @property
+    def mail(self) -> Path:
+        """Where the mail catcher keeps every email the workers sent, one .eml file each."""
+        return self.root / "mail"
+
+    @property
+    def signing_key(self) -> Path:
+        return self.root / "license-signing-key.pem"
 
     @property
     def archive(self) -> Path:
@@ -93,6 +105,8 @@ class Cluster:
         )
         pg.make_replica(self.data("replica"), self.ports["primary"], self.ports["replica"])
         self._start_redis()
+        self._start_mail()
+        write_new_private_key(self.signing_key)  # every node signs with the same key (D23)
         self._start_stripe()
         self.licensing("db", "upgrade")
         for node in ("node1", "node2"):
@@ -139,6 +153,9 @@ class Cluster:
             "STRIPE_API_BASE": self.stripe,
             "RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
             "FORWARDED_ALLOW_IPS": "127.0.0.1",
+            "LICENSE_SIGNING_KEY": f"@{self.signing_key}",
+            "SMTP_URL": f"smtp://127.0.0.1:{self.ports['smtp']}",
+            "PUBLIC_URL": self.api,
             **self.extra_env,
         }
 
@@ -178,6 +195,11 @@ class Cluster:
         port = str(self.ports["redis"])
         where = ["--bind", "127.0.0.1", "--port", port, "--dir", str(folder)]
         self._start("redis", [need("redis-server"), *where, "--save", "", "--appendonly", "no"])
+
+    def _start_mail(self) -> None:
+        script = str(ROOT / "scripts" / "mail_catcher.py")
+        where = ["--host", "127.0.0.1", "--port", str(self.ports["smtp"])]
+        self._start("mail", [str(BIN / "python"), script, *where, "--directory", str(self.mail)])
 
     def _start_stripe(self) -> None:
         """The local Stripe, delivering its webhooks through nginx like Stripe would."""
@@ -258,6 +280,7 @@ def main() -> None:
     print(f"  Local Stripe:                 {cluster.stripe}")
     print(f"  PostgreSQL primary / replica: {cluster.dsn('primary')}  {cluster.dsn('replica')}")
     print(f"  Redis (rate limits):          redis://127.0.0.1:{cluster.ports['redis']}/0")
+    print(f"  Mail to owners (.eml files):  {cluster.mail}")
     print(f"  Files and logs:               {cluster.root}")
     print(f"  Stop it all:                  make cluster-down  (state: {args.state})\n")
 

@@ -12,6 +12,8 @@ Missing binaries skip it on a workstation and fail it under CI (`CI` set, as `.c
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import time
@@ -217,6 +219,29 @@ def wait_for_deliveries(cluster: Cluster, expiring_keys: list[str], timeout: flo
     raise AssertionError(f"(licenses come due, notices, undelivered) stayed {last}")
 
 
+def mailed_once(cluster: Cluster, timeout: float = 60) -> tuple[int, int]:
+    """D25 with two workers, one killed: once the outbox is empty, every email the database
+    says was sent is in the catcher exactly once (by its Message-ID). (sent, duplicates)."""
+    deadline = time.monotonic() + timeout
+    sql = (
+        "SELECT count(*) FILTER (WHERE status = 'pending'),"
+        " count(*) FILTER (WHERE status = 'sent') FROM emails"
+    )
+    while (counts := query(cluster.dsn("primary"), sql)[0])[0] and time.monotonic() < deadline:
+        time.sleep(1)
+    pending, sent = counts
+    assert pending == 0, f"{pending} emails still pending"
+    ids = Counter(
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["Message-ID"]
+        for path in cluster.mail.glob("*.eml")
+    )
+    assert set(ids) == {
+        f"<email-{row[0]}@licensing>"
+        for row in query(cluster.dsn("primary"), "SELECT id FROM emails WHERE status = 'sent'")
+    }
+    return sent, sum(count - 1 for count in ids.values())
+
+
 def licenses_per_paid_order(cluster: Cluster, order_ids: list[int]) -> list[int]:
     """For each paid order: how many licenses it made (a renewal: its license's renewals)."""
     rows = query(
@@ -262,9 +287,12 @@ def test_the_cluster_survives_a_node_and_a_worker_killed_mid_run(
         receiver.close()
     notices = {str(row[0]) for row in query(cluster.dsn("primary"), "SELECT id FROM notices")}
     per_order = licenses_per_paid_order(cluster, run["purchase"] + run["renewal"])
+    emails_sent, emails_twice = mailed_once(cluster)
     duplicates = sum(count - 1 for count in sent.values()) + sum(n - 1 for n in per_order if n)
+    duplicates += emails_twice
     assert per_order == [1] * len(per_order)
     assert set(sent) == notices and duplicates == 0
+    assert emails_sent >= len(run["expiring"])  # at least the reminders, one per license
     status, _ = api.call("GET", "/v1/reports/renewals?from=2026-01&to=2026-12", keys["finance"])
     assert status == 200
     on_replica, on_primary = (report_connections(cluster, db) for db in ("replica", "primary"))
@@ -275,7 +303,8 @@ def test_the_cluster_survives_a_node_and_a_worker_killed_mid_run(
             f"{len(run['renewal'])} renewals), {len(run['expiring'])} licenses come due; "
             f"kills: {len(run['killed'])} ({', '.join(run['killed'])} SIGKILLed mid-run), "
             f"{api.retried} calls retried through nginx; notices: {len(notices)} made, "
-            f"{sum(sent.values())} delivered; duplicates found: {duplicates}; validate: "
+            f"{sum(sent.values())} delivered, {emails_sent} emailed to owners; "
+            f"duplicates found: {duplicates}; validate: "
             f"{statuses[200]} allowed, {statuses[429]} refused of {3 * RATE_LIMIT} "
             f"(limit {RATE_LIMIT}/hour) over {len(nodes)} nodes; report connections on the "
             f"replica: {on_replica}, on the primary: {on_primary}"

@@ -44,6 +44,7 @@ def test_each_job_runs_at_start_then_on_its_own_interval(app: Flask) -> None:
     assert runs["orders-expire"] == [0, 60, 120]
     assert runs["events-schedule"] == [0, 60, 120]
     assert runs["events-deliver"] == [5.0 * n for n in range(27)]  # 0, 5, ..., 130
+    assert runs["emails-deliver"] == [5.0 * n for n in range(27)]
     assert runs["idempotency-purge"] == [0]
     with app.app_context():
         last = {run.job: run for run in job_runs.last_runs()}
@@ -57,6 +58,7 @@ def test_the_contract_default_intervals_and_a_setting_changes_one(app: Flask) ->
         "orders-expire": 60,
         "events-schedule": 60,
         "events-deliver": 5,
+        "emails-deliver": 5,
         "idempotency-purge": 3600,
     }
     faster = Flask("other")

@@ -14,6 +14,7 @@ from licensing.adapters.models.notices import Delivery, Notice, Subscriber
 from licensing.adapters.models.orders import Order, OrderEvent, StripeEvent
 from licensing.adapters.models.quotes import Quote, QuoteEvent, QuoteLine
 from licensing.adapters.models.renewals import Renewal
+from licensing.adapters.models.reports import ReportMonth
 
 __all__ = [
     "ApiKey",
@@ -36,6 +37,7 @@ __all__ = [
     "QuoteLine",
     "Release",
     "Renewal",
+    "ReportMonth",
     "StripeEvent",
     "Subscriber",
 ]

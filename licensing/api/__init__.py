@@ -24,6 +24,7 @@ from licensing.api.json_body import decode_json_body
 from licensing.api.links import OpenApiLinks
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit, count_client
+from licensing.api.read_only import begin_read_only
 from licensing.settings import Settings
 
 BLUEPRINTS = (
@@ -84,6 +85,7 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
     init_hygiene(app, production=settings.is_production)
     # Authentication and scopes first, then the client's rate-limit hit, then the body's
     # type and its decoding, then (in the view) its fields.
+    app.before_request(begin_read_only)  # before the API key's lookup, its first read
     app.before_request(authenticate_request)
     app.before_request(count_client)
     app.before_request(require_json_body)

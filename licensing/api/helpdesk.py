@@ -22,6 +22,7 @@ from licensing.api.fields import (
     page_schema,
 )
 from licensing.api.idempotency import idempotent
+from licensing.api.read_only import read_only
 from licensing.clock import utcnow
 from licensing.domain.access import HELPDESK
 from licensing.domain.bans import BanReason
@@ -142,6 +143,7 @@ BanListSchema = page_schema(BanAnswerSchema, "BanList")
 
 @blp.route("/entitlements")
 class Entitlements(MethodView):
+    @read_only
     @requires(HELPDESK)
     @blp.arguments(EntitlementArgsSchema, location="query")
     @blp.response(200, EntitlementSchema)

@@ -27,6 +27,7 @@ from licensing.api.fields import (
 )
 from licensing.api.idempotency import idempotent
 from licensing.api.rate_limits import rate_limited
+from licensing.api.read_only import read_only
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.licenses import Channel, LicenseStatus
@@ -281,6 +282,7 @@ class PartnerLicenses(MethodView):
 
 @blp.route("/licenses/validate")
 class LicenseValidation(MethodView):
+    @read_only
     @public
     @rate_limited
     @blp.arguments(ValidateSchema)

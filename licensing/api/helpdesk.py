@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 
-from licensing.api.auth import current_principal, requires
+from licensing.api.auth import confirms_key, current_principal, key_to_confirm, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.fields import (
     VERSION_PATTERN,
@@ -144,6 +144,7 @@ BanListSchema = page_schema(BanAnswerSchema, "BanList")
 @blp.route("/entitlements")
 class Entitlements(MethodView):
     @read_only
+    @confirms_key
     @requires(HELPDESK)
     @blp.arguments(EntitlementArgsSchema, location="query")
     @blp.response(200, EntitlementSchema)
@@ -162,6 +163,7 @@ class Entitlements(MethodView):
             quote_id=args.get("quote_id"),
             paid_work_rate=current_app.config["SETTINGS"].paid_work_rate_cents,
             at=args.get("at") or utcnow(),
+            key_to_confirm=key_to_confirm(),
         )
 
 

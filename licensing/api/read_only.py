@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, request
-
 from licensing.adapters import reads
+from licensing.api.auth import view_handler
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,8 +20,5 @@ def read_only(func: F) -> F:
 
 def begin_read_only() -> None:
     """before_request, ahead of authentication: a read-only view's session autocommits."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    handler = getattr(view_class, request.method.lower(), None) if view_class else view
-    if getattr(handler, "_read_only", False):
+    if getattr(view_handler(), "_read_only", False):
         reads.without_transaction()

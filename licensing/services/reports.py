@@ -136,7 +136,7 @@ def _upcoming(period: Period, edition: str | None, now: datetime) -> list[Upcomi
         return []
     month = month_of(License.updates_until).label("month")
     stmt = (
-        select(month, License.edition_code, func.count(License.id), Edition.price_amount)
+        select(month, License.edition_code, func.count(), Edition.price_amount)
         .join(Edition, Edition.code == License.edition_code)
         .where(
             License.status == LicenseStatus.ACTIVE.value,

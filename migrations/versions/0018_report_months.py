@@ -1,5 +1,6 @@
 """The reports' monthly rollup (D18): `report_months`, filled from the orders, renewals and
-licenses already there; from now on kept in the transaction of every change to them.
+licenses already there; from now on kept in the transaction of every change to them. And an
+index for the report's upcoming expiries.
 
 Revision ID: 0018
 Revises: 0013
@@ -27,6 +28,12 @@ def upgrade():
         sa.Column("n3", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("figure", "month", "edition", "detail", name="pk_report_months"),
     )
+    # The renewal report's upcoming expiries read this index alone (no heap visits).
+    op.create_index(
+        "ix_licenses_status_updates_until",
+        "licenses",
+        ["status", "updates_until", "edition_code"],
+    )
     # The backfill is the reference aggregation itself, so the two cannot disagree.
     from licensing.services.report_rollup import rebuild
 
@@ -34,4 +41,5 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_licenses_status_updates_until", "licenses")
     op.drop_table("report_months")

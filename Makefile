@@ -75,11 +75,12 @@ test: $(VENV)/.installed
 	$(BIN)/pytest
 
 # Measurements, not tests: PostgreSQL at TEST_DATABASE_URL (default: the local one); wrk
-# from Debian's packages drives the load (installed here when missing).
+# from Debian's packages drives the load (installed here when missing). It prints issue 20's
+# goal table (PERFORMANCE.md); COMPARE=<rev> also serves that revision, built in a temporary
+# git worktree, under the same load in the same run.
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python tests/benchmarks/bench_hot_paths.py
-	$(BIN)/python tests/benchmarks/bench_reports.py
+	COMPARE=$(COMPARE) $(BIN)/python tests/benchmarks/bench_goals.py
 
 # Long fuzzing with every schemathesis check (RELIABILITY.md): FUZZ_EXAMPLES generated requests
 # per operation (the suite's run: 5), FUZZ_SCENARIOS stateful walks of FUZZ_STEPS steps along

@@ -56,11 +56,16 @@ def _required_scopes() -> frozenset[str] | None:
         return None
     if request.method == "OPTIONS" or request.blueprint == "api-docs":
         return PUBLIC
+    # A route that forgot to declare its scopes is admin-only rather than open.
+    return getattr(view_handler(), "_required_scopes", frozenset({ADMIN}))
+
+
+def view_handler() -> Any:
+    """The view function (or view class method) that will handle this request."""
+    view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
     method = "get" if request.method == "HEAD" else request.method.lower()
-    handler = getattr(view_class, method, None) if view_class else view
-    # A route that forgot to declare its scopes is admin-only rather than open.
-    return getattr(handler, "_required_scopes", frozenset({ADMIN}))
+    return getattr(view_class, method, None) if view_class else view
 
 
 def _bearer_token() -> str | None:
@@ -78,12 +83,30 @@ def authenticate_request() -> None:
     if not required:
         return
     token = _bearer_token()
-    principal = api_keys.authenticate(token) if token else None
+    principal = None
+    if token and getattr(view_handler(), "_confirms_key", False):
+        principal = api_keys.remembered(token)  # the view's statement confirms it
+        g.key_to_confirm = principal.key_id if principal else None
+    if principal is None:
+        principal = api_keys.authenticate(token) if token else None
     if principal is None:
         raise Unauthorized("A valid API key is required: send Authorization: Bearer <key>.")
     if not principal.may(required, request.view_args or {}):
         raise Forbidden("This API key's scopes do not allow this request.")
     g.principal = principal
+
+
+def confirms_key(func: F) -> F:
+    """Mark a hot view whose own statement confirms a remembered API key is still active
+    (`api_keys.key_is_active`): no statement of its own for the key (issue 20). The view
+    passes `key_to_confirm()` to its service."""
+    func._confirms_key = True  # type: ignore[attr-defined]
+    return func
+
+
+def key_to_confirm() -> int | None:
+    """The id of the remembered key this request still has to confirm, if any."""
+    return g.get("key_to_confirm")
 
 
 def current_principal() -> Principal:

@@ -23,6 +23,7 @@ from licensing.domain.errors import (
     Invalid,
     NotFound,
     PaymentFailed,
+    Unauthenticated,
     UpstreamUnavailable,
 )
 from licensing.domain.orders import OrderStatus
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 # Status of each kind of business error, in one table.
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
+    Unauthenticated: 401,
     Conflict: 409,
     Invalid: 422,
     PaymentFailed: 402,
@@ -175,7 +177,10 @@ def handle_domain_error(error: DomainError) -> Response:
         (status for kind, status in DOMAIN_STATUS.items() if isinstance(error, kind)), 400
     )
     errors = error.errors if isinstance(error, Invalid) else None
-    return problem(status, error.code, error.detail, errors=errors, extra=error.extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="licensing"'} if status == 401 else None
+    return problem(
+        status, error.code, error.detail, errors=errors, extra=error.extra, headers=headers
+    )
 
 
 def handle_database_unavailable(error: DBAPIError) -> Response:

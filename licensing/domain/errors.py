@@ -26,6 +26,12 @@ class NotFound(DomainError):
     code = "NOT_FOUND"
 
 
+class Unauthenticated(DomainError):
+    """The API key presented is not (or no longer) valid."""
+
+    code = "UNAUTHENTICATED"
+
+
 class Conflict(DomainError):
     """The request is well-formed but clashes with the current state."""
 

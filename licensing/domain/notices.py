@@ -46,18 +46,19 @@ def due_notices(updates_until: datetime, now: datetime) -> list[DueNotice]:
     """
     until, now = ensure_utc(updates_until), ensure_utc(now)
     closes = preferential_until(until)
-    base = {"updates_until": rfc3339(until), "preferential_until": rfc3339(closes)}
+    ends = rfc3339(until)  # once: the scheduling pass calls this for every license in span
+    base = {"updates_until": ends, "preferential_until": rfc3339(closes)}
     due: list[DueNotice] = []
     left = until - now
     thirty, seven = EXPIRING_NOTICES
     if seven < left <= thirty:
-        due.append(DueNotice(NoticeType.SUBSCRIPTION_EXPIRING, f"{rfc3339(until)}/30d", base))
+        due.append(DueNotice(NoticeType.SUBSCRIPTION_EXPIRING, f"{ends}/30d", base))
     if timedelta(0) <= left <= seven:  # D14: on the last instant it still holds
-        due.append(DueNotice(NoticeType.SUBSCRIPTION_EXPIRING, f"{rfc3339(until)}/7d", base))
+        due.append(DueNotice(NoticeType.SUBSCRIPTION_EXPIRING, f"{ends}/7d", base))
     if timedelta(0) < now - until <= EXPIRED_NOTICE_WITHIN:
-        due.append(DueNotice(NoticeType.SUBSCRIPTION_EXPIRED, rfc3339(until), base))
+        due.append(DueNotice(NoticeType.SUBSCRIPTION_EXPIRED, ends, base))
     if timedelta(0) < closes - now <= WINDOW_CLOSING_NOTICE:
-        due.append(DueNotice(NoticeType.PREFERENTIAL_WINDOW_CLOSING, rfc3339(until), base))
+        due.append(DueNotice(NoticeType.PREFERENTIAL_WINDOW_CLOSING, ends, base))
     return due
 
 

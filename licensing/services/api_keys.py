@@ -7,11 +7,11 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, exists, select
 
 from licensing.adapters.models import ApiKey
 from licensing.domain.access import Principal, is_valid_scope
-from licensing.domain.errors import Invalid, NotFound
+from licensing.domain.errors import Invalid, NotFound, Unauthenticated
 from licensing.extensions import db
 from licensing.services.transactions import commit
 
@@ -65,7 +65,51 @@ def authenticate(token: str) -> Principal | None:
     key = db.session.execute(ACTIVE_KEY, {"public_id": public_id}).one_or_none()
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
         return None
-    return Principal(key_id=key.id, name=key.name, scopes=frozenset(key.scopes))
+    principal = Principal(key_id=key.id, name=key.name, scopes=frozenset(key.scopes))
+    if len(_SEEN) >= _SEEN_AT_MOST:
+        _SEEN.clear()
+    _SEEN[public_id] = (key.secret_hash, principal)
+    return principal
+
+
+# Keys this process has authenticated, by public id: (secret hash, principal). A key's name
+# and scopes never change; only its revocation does, which is why a remembered key is
+# never trusted alone: the statement of the view that uses it confirms it (`key_is_active`).
+_SEEN: dict[str, tuple[str, Principal]] = {}
+_SEEN_AT_MOST = 10_000
+
+
+def remembered(token: str) -> Principal | None:
+    """The principal of a key this process authenticated before, without a database read;
+    the caller must confirm it is still active in its own statement (`key_is_active`)."""
+    _, _, rest = token.partition("_")
+    public_id, _, secret = rest.partition("_")
+    seen = _SEEN.get(public_id)
+    if seen is None or not hmac.compare_digest(seen[0], _hash(secret)):
+        return None
+    return seen[1]
+
+
+def key_is_active() -> ColumnElement[bool]:
+    """A column for a hot path's statement: whether the key `:key_id` is still unrevoked,
+    so a revocation shows on every worker's next request without a statement of its own."""
+    return exists().where(ApiKey.id == bindparam("key_id"), ApiKey.revoked_at.is_(None))
+
+
+KEY_IS_ACTIVE = select(key_is_active())
+
+
+def confirm(key_id: int | None, active: bool | None = None) -> None:
+    """401 for a remembered key found revoked (`active`, or read now when not given)."""
+    if key_id is None:
+        return
+    if active is None:
+        active = bool(db.session.execute(KEY_IS_ACTIVE, {"key_id": key_id}).scalar())
+    if not active:
+        for public_id, (_, principal) in list(_SEEN.items()):
+            if principal.key_id == key_id:
+                _SEEN.pop(public_id, None)
+        raise Unauthenticated("A valid API key is required: this one has been revoked.")
 
 
 def revoke_api_key(*, public_id: str, now: datetime) -> ApiKey:

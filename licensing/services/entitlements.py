@@ -30,6 +30,7 @@ from licensing.domain.licenses import Channel, LicenseStatus
 from licensing.domain.money import Money
 from licensing.domain.quotes import WarrantyCode, warranty_decision
 from licensing.extensions import db
+from licensing.services import api_keys
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,15 @@ def entitlement(
     domain: str | None,
     version: str | None,
     at: datetime,
+    key_to_confirm: int | None = None,
 ) -> EntitlementAnswer:
-    """Load the facts (customer and ban and release: one statement; the domain's license
-    with its partner: a second), then let `domain.entitlements.decide` answer."""
+    """Load the facts (customer and ban and release, and whether the caller's remembered
+    API key is still active: one statement; the domain's license with its partner: a
+    second), then let `domain.entitlements.decide` answer."""
     normalized = normalize_domain(domain) if domain is not None else None
-    customer, current_version, version_known = _customer_facts(customer_id, version, at)
+    customer, current_version, version_known = _customer_facts(
+        customer_id, version, at, key_to_confirm
+    )
     if version is not None and not version_known:
         raise Invalid.field(
             "version", "The version is not a published release.", code="VERSION_UNKNOWN"
@@ -140,6 +145,7 @@ def _customer_facts_statement() -> Select[Any]:
             best.correlate(Customer).scalar_subquery().label("best"),
             current.scalar_subquery().label("current"),
             known.scalar_subquery().label("known"),
+            api_keys.key_is_active().label("key_active"),
         )
         .outerjoin(Ban, Ban.id == active_ban)
         .where(Customer.id == bindparam("customer_id"))
@@ -194,11 +200,18 @@ DOMAIN_LICENSE = _domain_license_statement()
 
 
 def _customer_facts(
-    customer_id: int, version: str | None, at: datetime
+    customer_id: int, version: str | None, at: datetime, key_to_confirm: int | None = None
 ) -> tuple[CustomerFacts, str | None, bool]:
     row = db.session.execute(
-        CUSTOMER_FACTS, {"customer_id": customer_id, "at": at, "version": version or ""}
+        CUSTOMER_FACTS,
+        {
+            "customer_id": customer_id,
+            "at": at,
+            "version": version or "",
+            "key_id": key_to_confirm or 0,
+        },
     ).one_or_none()
+    api_keys.confirm(key_to_confirm, None if row is None else row.key_active)
     if row is None:
         raise NotFound(
             f"There is no customer with the id {customer_id}.", code="CUSTOMER_NOT_FOUND"
@@ -242,10 +255,12 @@ class WarrantyAnswer:
     desk: DeskAnswer
 
 
-def warranty_entitlement(*, customer_id: int, quote_id: int, at: datetime) -> WarrantyAnswer:
+def warranty_entitlement(
+    *, customer_id: int, quote_id: int, at: datetime, key_to_confirm: int | None = None
+) -> WarrantyAnswer:
     """R16: warranty tickets are open while the quote's month of warranty runs, to the
     customer whose quote it is (two statements: the customer's facts, then the quote)."""
-    customer, _, _ = _customer_facts(customer_id, None, at)
+    customer, _, _ = _customer_facts(customer_id, None, at, key_to_confirm)
     quote = db.session.execute(
         select(Quote.customer_id, Quote.warranty_starts_at, Quote.warranty_until).where(
             Quote.id == quote_id
@@ -322,6 +337,7 @@ def show_entitlement(
     quote_id: int | None,
     paid_work_rate: int,
     at: datetime,
+    key_to_confirm: int | None = None,
 ) -> EntitlementView:
     """The answer to a ticket form: `entitlement` (R4-R13), or for department=warranty
     `warranty_entitlement` on `quote_id` (R16); `paid_work_rate` in minor units an hour."""
@@ -331,7 +347,9 @@ def show_entitlement(
             raise Invalid.field(
                 "quote_id", "A warranty question (department=warranty) needs a quote_id."
             )
-        warranty = warranty_entitlement(customer_id=customer_id, quote_id=quote_id, at=at)
+        warranty = warranty_entitlement(
+            customer_id=customer_id, quote_id=quote_id, at=at, key_to_confirm=key_to_confirm
+        )
         return EntitlementView(
             allowed=warranty.code is WarrantyCode.ALLOWED,
             code=warranty.code,
@@ -344,7 +362,12 @@ def show_entitlement(
             quote=WarrantyQuote(warranty.quote_id, warranty.warranty_until),
         )
     answer = entitlement(
-        customer_id=customer_id, department=department, domain=domain, version=version, at=at
+        customer_id=customer_id,
+        department=department,
+        domain=domain,
+        version=version,
+        at=at,
+        key_to_confirm=key_to_confirm,
     )
     decision = answer.decision
     return EntitlementView(

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, literal, select, text
+from sqlalchemy import and_, bindparam, exists, literal, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from licensing.adapters.models import Delivery, License, Notice, Subscriber
 from licensing.adapters.notice_sender import NoticeSender
 from licensing.adapters.pagination import Page
+from licensing.adapters.types import UTCDateTime
 from licensing.domain.errors import NotFound
 from licensing.domain.licenses import LicenseStatus
 from licensing.domain.notices import (
@@ -28,7 +29,7 @@ from licensing.extensions import db
 from licensing.services import emails
 from licensing.services.transactions import commit, unit_of_work
 
-SCHEDULE_BATCH = 1000
+SCHEDULE_BATCH = 2000
 SIGNATURE_HEADER = "Licensing-Signature"
 
 
@@ -40,13 +41,13 @@ def _insert_ignoring_duplicates(table: Any) -> Any:
 
 def _insert_new(rows: list[dict[str, Any]]) -> None:
     """Insert notices, skipping any already produced (the unique key is type+license+term)."""
-    if rows:
-        db.session.execute(
-            _insert_ignoring_duplicates(Notice).values(rows).on_conflict_do_nothing()
-        )
+    if rows:  # one statement compiled once, the rows sent as a batch (executemany)
+        insert = _insert_ignoring_duplicates(Notice.__table__).on_conflict_do_nothing()
+        db.session.execute(insert, rows)
 
 
-def license_facts(license: License) -> dict[str, Any]:
+def license_facts(license: Any) -> dict[str, Any]:
+    """A license's facts in a notice (a License, or a row with the same columns)."""
     return {
         "license_key": license.key,
         "customer_id": license.customer_id,
@@ -77,35 +78,44 @@ def emit(
     emails.enqueue_for_notices([(notice_type.value, license.id, term_key)], now=now)
 
 
+SCHEDULED = (
+    select(
+        License.id,
+        License.key,
+        License.customer_id,
+        License.edition_code,
+        License.domain,
+        License.status,
+        License.updates_until,
+    )
+    .where(
+        License.status == LicenseStatus.ACTIVE.value,
+        tuple_(License.updates_until, License.id)
+        > tuple_(bindparam("after_until", type_=UTCDateTime()), bindparam("after_id")),
+        License.updates_until <= bindparam("horizon_end", type_=UTCDateTime()),
+    )
+    .order_by(License.updates_until, License.id)
+    .limit(SCHEDULE_BATCH)
+)
+
+
 def schedule(*, now: datetime) -> int:
     """Produce the time-based notices due now (expiring, expired, window closing).
 
-    Only licenses whose `updates_until` lies in the span any such notice looks at are read,
-    in batches by id; each notice's key names its term, so rerunning (on any number of
-    machines) produces nothing twice. Each notice's email to the owner (D25) is written in
-    the notice's transaction, once per notice however often this runs.
+    Only licenses whose `updates_until` lies in the span any such notice looks at are read:
+    in batches along the `updates_until` index (the last row's instant and id start the
+    next), the columns only, never every license; each notice's key names its term, so
+    rerunning (on any number of machines) produces nothing twice. Each notice's email to the
+    owner (D25) is written in the notice's transaction, once per notice however often this
+    runs.
     """
-    horizon_start = now - EXPIRED_NOTICE_WITHIN - timedelta(days=1)
-    horizon_end = now + max(EXPIRING_NOTICES)
-    produced, after_id = 0, 0
-    while True:
-        batch = (
-            db.session.execute(
-                select(License)
-                .where(
-                    License.id > after_id,
-                    License.status == LicenseStatus.ACTIVE.value,
-                    License.updates_until > horizon_start,
-                    License.updates_until <= horizon_end,
-                )
-                .order_by(License.id)
-                .limit(SCHEDULE_BATCH)
-            )
-            .scalars()
-            .all()
-        )
-        if not batch:
-            break
+    after = {
+        "after_until": now - EXPIRED_NOTICE_WITHIN - timedelta(days=1),
+        "after_id": 0,
+        "horizon_end": now + max(EXPIRING_NOTICES),
+    }
+    produced = 0
+    while batch := db.session.execute(SCHEDULED, after).all():
         rows = [
             {
                 "type": due.type.value,
@@ -123,7 +133,7 @@ def schedule(*, now: datetime) -> int:
         )
         commit()
         produced += len(rows)
-        after_id = batch[-1].id
+        after.update(after_until=batch[-1].updates_until, after_id=batch[-1].id)
     return produced
 
 

@@ -9,23 +9,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, func, select
 
-from licensing.adapters.models import Edition, License, Renewal
+from licensing.adapters.models import Edition, License
 from licensing.adapters.replica import report_read
 from licensing.domain.licenses import LicenseStatus
 from licensing.domain.money import CURRENCY, Money, percent_of
 from licensing.domain.renewals import PERCENT, RenewalRate
 from licensing.domain.reports import Period, month_label, renewal_rate
 from licensing.extensions import db
+from licensing.services import report_rollup
 
 
 def month_of(column: Any) -> ColumnElement[str]:
     """`YYYY-MM` of a UTC instant, in the dialect at hand."""
-    if db.engine.dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+    return report_rollup.month_in(db.engine.dialect.name, column)
 
 
 class NetOfRefunds:
@@ -110,83 +108,24 @@ def renewal_report(*, period: Period, edition: str | None, now: datetime) -> Ren
 
 def _renewals_by_month(period: Period, edition: str | None) -> list[Row]:
     """D18: renewals paid in each month by edition and rate; refunds netted out (D9).
-    Prices are the ones paid (D2), never today's list price."""
-    month = month_of(Renewal.paid_at).label("month")
-    refunded = func.sum(case((Renewal.refunded_at.is_not(None), Renewal.price_amount), else_=0))
-    stmt = (
-        select(
-            month,
-            Renewal.edition_code,
-            Renewal.rate,
-            func.count(Renewal.id),
-            func.sum(Renewal.price_amount),
-            refunded,
-        )
-        .where(Renewal.paid_at >= period.first, Renewal.paid_at < period.end)
-        .group_by(month, Renewal.edition_code, Renewal.rate)
-        .order_by(month, Renewal.edition_code, Renewal.rate)
-    )
-    if edition:
-        stmt = stmt.where(Renewal.edition_code == edition)
+    Prices are the ones paid (D2), never today's list price. Read from the rollup."""
+    stmt = report_rollup.read("renewals", period.first_month, period.last_month, edition)
     return [
-        Row(m, e, r, int(c), Money(int(rev or 0), CURRENCY), Money(int(ref or 0), CURRENCY))
+        Row(m, e, r, c, Money(rev, CURRENCY), Money(ref, CURRENCY))
         for m, e, r, c, rev, ref in report_read(stmt)
+        if c
     ]
 
 
 def _renewal_rate(period: Period, edition: str | None) -> list[RateRow]:
     """D18: each term that ended in the month (a license's first term, or a renewal's), and
     whether it was renewed: in the preferential window, later at the standard rate, or not.
-    Refunded renewals and revoked licenses are left out."""
-    live = License.status != LicenseStatus.REVOKED.value
-    first_terms = select(
-        License.id.label("license_id"), License.initial_updates_until.label("ends_at")
-    ).where(
-        live,
-        License.initial_updates_until >= period.first,
-        License.initial_updates_until < period.end,
-    )
-    renewed_terms = (
-        select(Renewal.license_id, Renewal.new_updates_until.label("ends_at"))
-        .join(License, License.id == Renewal.license_id)
-        .where(
-            live,
-            Renewal.refunded_at.is_(None),
-            Renewal.new_updates_until >= period.first,
-            Renewal.new_updates_until < period.end,
-        )
-    )
-    if edition:
-        first_terms = first_terms.where(License.edition_code == edition)
-        renewed_terms = renewed_terms.where(License.edition_code == edition)
-    terms = union_all(first_terms, renewed_terms).subquery("terms")
-    following = aliased(Renewal)
-    month = month_of(terms.c.ends_at).label("month")
-
-    def is_rate(rate: RenewalRate) -> Any:
-        return func.sum(case((following.rate == rate.value, 1), else_=0))
-
-    stmt = (
-        select(
-            month,
-            func.count(),
-            is_rate(RenewalRate.PREFERENTIAL),
-            is_rate(RenewalRate.STANDARD),
-        )
-        .select_from(terms)
-        .outerjoin(
-            following,
-            and_(
-                following.license_id == terms.c.license_id,
-                following.old_updates_until == terms.c.ends_at,
-                following.refunded_at.is_(None),
-            ),
-        )
-        .group_by(month)
-        .order_by(month)
-    )
-    found = {m: RateRow(m, int(d), int(p or 0), int(s or 0)) for m, d, p, s in report_read(stmt)}
-    return [found.get(m, RateRow(m, 0, 0, 0)) for m in period.months()]
+    Refunded renewals and revoked licenses are left out. Read from the rollup."""
+    stmt = report_rollup.read("terms", period.first_month, period.last_month, edition)
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for m, _edition, _detail, *sums in report_read(stmt):
+        found[m] = [a + b for a, b in zip(found[m], sums, strict=True)]
+    return [RateRow(m, *found[m]) if m in found else RateRow(m, 0, 0, 0) for m in period.months()]
 
 
 def _upcoming(period: Period, edition: str | None, now: datetime) -> list[UpcomingRow]:
@@ -198,7 +137,7 @@ def _upcoming(period: Period, edition: str | None, now: datetime) -> list[Upcomi
         return []
     month = month_of(License.updates_until).label("month")
     stmt = (
-        select(month, License.edition_code, func.count(License.id), Edition.price_amount)
+        select(month, License.edition_code, func.count(), Edition.price_amount)
         .join(Edition, Edition.code == License.edition_code)
         .where(
             License.status == LicenseStatus.ACTIVE.value,

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, or_, select
-
-from licensing.adapters.models import Order
 from licensing.adapters.replica import report_read
 from licensing.domain.money import CURRENCY, Money
-from licensing.domain.orders import DisputeOutcome, OrderKind
+from licensing.domain.orders import OrderKind
 from licensing.domain.reports import Period
-from licensing.services.reports import NetOfRefunds, Totals, month_of
+from licensing.services import report_rollup
+from licensing.services.reports import NetOfRefunds, Totals
 
 
 @dataclass(frozen=True)
@@ -81,22 +79,10 @@ def _sum(rows: Iterable[RevenueRow]) -> Totals:
 def _orders_by_month(period: Period, edition: str | None) -> dict[tuple[str, str], tuple[int, ...]]:
     """D18: the orders paid in each month, by kind, at the price paid (D2); what was given
     back since is netted out (D9). With `edition`, the orders of that edition only (paid
-    work is of no edition)."""
-    month = month_of(Order.paid_at).label("month")
-    taken_back = or_(Order.refunded_at.is_not(None), Order.dispute == DisputeOutcome.LOST.value)
-    stmt = (
-        select(
-            month,
-            Order.kind,
-            func.count(Order.id),
-            func.sum(Order.price_amount),
-            func.sum(case((taken_back, Order.price_amount), else_=0)),
-        )
-        .where(Order.paid_at >= period.first, Order.paid_at < period.end)
-        .group_by(month, Order.kind)
-    )
-    if edition:
-        stmt = stmt.where(Order.edition_code == edition)
-    return {
-        (m, k): (int(c), int(rev or 0), int(ref or 0)) for m, k, c, rev, ref in report_read(stmt)
-    }
+    work is of no edition). Read from the rollup."""
+    stmt = report_rollup.read("orders", period.first_month, period.last_month, edition)
+    found: dict[tuple[str, str], tuple[int, ...]] = {}
+    for m, _edition, kind, *sums in report_read(stmt):
+        so_far = found.get((m, kind), (0, 0, 0))
+        found[(m, kind)] = tuple(a + b for a, b in zip(so_far, sums, strict=True))
+    return found

@@ -16,6 +16,7 @@ from licensing.adapters.models.operations import JobRun
 from licensing.adapters.models.orders import Order, OrderEvent, StripeEvent
 from licensing.adapters.models.quotes import Quote, QuoteEvent, QuoteLine
 from licensing.adapters.models.renewals import Renewal
+from licensing.adapters.models.reports import ReportMonth
 from licensing.adapters.models.sign_in import SignInLink
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "QuoteLine",
     "Release",
     "Renewal",
+    "ReportMonth",
     "SignInLink",
     "StripeEvent",
     "Subscriber",

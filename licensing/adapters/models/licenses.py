@@ -29,6 +29,9 @@ class License(db.Model):
         ),
         CheckConstraint("support_until >= purchased_at", name="support_after_purchase"),
         CheckConstraint("updates_until >= purchased_at", name="updates_after_purchase"),
+        # D18's upcoming expiries (active licenses by month of updates_until and edition)
+        # and the notice schedule, read from the index alone (issue 20).
+        Index("ix_licenses_status_updates_until", "status", "updates_until", "edition_code"),
         # D4: one live license per domain, enforced by the database on both engines.
         Index(
             "uq_licenses_live_domain",

@@ -1,0 +1,121 @@
+"""The reports' monthly rollup (D18) equals the direct aggregation of the facts, for random
+histories of purchases, renewals, upgrades, refunds, lost disputes and paid work driven
+through the API at random instants, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from licensing.extensions import db
+from licensing.services import report_rollup
+from tests.factories import Api, make_key, new_customer, ok
+from tests.fakes import FakeGateway
+from tests.integration.test_revenue_report import lose_dispute, pay, refund, work
+
+_domains = count()  # the database is not reset between examples
+START = datetime(2025, 1, 1, tzinfo=UTC)
+ACTIONS = ("purchase", "renew", "upgrade", "refund", "dispute", "work")
+steps = st.lists(
+    st.tuples(st.sampled_from(ACTIONS), st.integers(0, 200), st.integers(0, 10_000)),
+    min_size=1,
+    max_size=12,
+)
+
+
+class History:
+    """Plays the steps through the API; what it cannot do at that instant it skips."""
+
+    def __init__(self, app: Flask, client: FlaskClient, admin: Api, checkout: Api) -> None:
+        self.client, self.checkout = client, checkout
+        self.helpdesk = Api(client, make_key(app, "helpdesk"))
+        self.customer = new_customer(admin)["id"]
+        self.licenses: list[str] = []
+        self.paid: list[tuple[str, int]] = []  # payment intent, amount
+
+    def play(self, action: str, at: datetime, pick: int) -> None:
+        text = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if action == "purchase":
+            body = {
+                "kind": "purchase",
+                "customer_id": self.customer,
+                "edition": ("pro", "premium")[pick % 2],
+                "domain": f"rollup{next(_domains)}.example.com",
+            }
+            self._order(body, text)
+        elif action in ("renew", "upgrade") and self.licenses:
+            key = self.licenses[pick % len(self.licenses)]
+            body = {"kind": action if action == "upgrade" else "renewal", "license_key": key}
+            if action == "upgrade":
+                body["edition"] = "premium"
+            self._order(body, text)
+        elif action == "refund" and self.paid:
+            with time_machine.travel(at, tick=False):
+                refund(self.client, *self.paid[pick % len(self.paid)])
+        elif action == "dispute" and self.paid:
+            with time_machine.travel(at, tick=False):
+                lose_dispute(self.client, self.paid[pick % len(self.paid)][0])
+        elif action == "work":
+            pi = work(self.client, self.helpdesk, self.checkout, self.customer, text)
+            self.paid.append((pi, 7500))
+
+    def _order(self, body: dict[str, Any], at: str) -> None:
+        with time_machine.travel(datetime.fromisoformat(at), tick=False):
+            answer = self.checkout.post("/v1/orders", json=body)
+        if answer.status_code != 201:
+            return  # not allowed now (a revoked license, Premium already, a taken domain)
+        placed = answer.get_json()
+        self.paid.append((pay(self.client, placed, at), placed["price"]["amount"]))
+        if body["kind"] == "purchase":
+            self.licenses.append(ok(self.checkout.get(f"/v1/orders/{placed['id']}"))["license_key"])
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(history=steps)
+def test_d18_rollup_equals_the_direct_aggregation_for_any_history(
+    app: Flask,
+    client: FlaskClient,
+    admin: Api,
+    checkout: Api,
+    gateway: FakeGateway,
+    history: list[tuple[str, int, int]],
+) -> None:
+    played = History(app, client, admin, checkout)
+    at = START
+    for action, days, pick in history:
+        at += timedelta(days=days, seconds=pick)
+        played.play(action, at, pick)
+    with app.app_context():
+        conn = db.session.connection()
+        reference, stored = report_rollup.aggregate(conn), report_rollup.stored(conn)
+        db.session.rollback()
+    assert stored == reference
+    assert not played.paid or any(figure == "orders" for figure, *_ in stored)
+
+
+def test_d18_rebuild_gives_the_rollup_kept_by_each_transaction(
+    app: Flask, client: FlaskClient, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    """The migration's backfill and the bulk loads (`rebuild`) agree with the rollup kept
+    write by write."""
+    played = History(app, client, admin, checkout)
+    picks = (("purchase", 0), ("work", 0), ("renew", 0), ("refund", 1), ("upgrade", 0))
+    for n, (action, pick) in enumerate((*picks, ("dispute", 2))):  # refund: the work
+        played.play(action, START + timedelta(days=100 * n), pick)
+    with app.app_context():
+        conn = db.session.connection()
+        kept = report_rollup.stored(conn)
+        report_rollup.rebuild(conn)
+        rebuilt = report_rollup.stored(conn)
+        db.session.rollback()
+    assert kept == rebuilt
+    assert {figure for figure, *_ in kept} == {"orders", "renewals", "terms"}

@@ -95,7 +95,10 @@ def init_pages(app: Flask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         WTF_CSRF_CHECK_DEFAULT=False,  # the pages' blueprints check; the API has no session
         WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()),
-        WTF_CSRF_SSL_STRICT=settings.is_production,
+        # No Referer check on HTTPS: every response says `Referrer-Policy: no-referrer`, so
+        # browsers send none and a strict check refused every form. The session-bound CSRF
+        # token and the SameSite=Lax cookie already stop cross-site posts.
+        WTF_CSRF_SSL_STRICT=False,
     )
     app.session_interface = PageSessions()
     init_sign_in_limits(app, settings.rate_limit_storage_url)

@@ -1,0 +1,37 @@
+"""Regression tests for the review of the pages for people (D24): forms work behind HTTPS in
+production, sign-out ends the session on the server, input that would reach a mail header is
+refused, and the sign-in limits cannot lock an owner out from elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from tests.api.test_pages import TOKEN
+
+
+def test_d24_in_production_over_https_a_form_posts_without_a_referer(app: Flask) -> None:
+    """Every response says `Referrer-Policy: no-referrer`: a Referer check would refuse all."""
+    from licensing import create_app
+    from licensing.settings import Settings
+    from tests.unit.test_settings import SECRETS
+
+    database = app.config["SETTINGS"].database_url
+    environ = {"LICENSING_ENV": "production", **SECRETS, "DATABASE_URL": database}
+    production = create_app(Settings.from_env(environ))
+    client = production.test_client()
+    base = "https://licensing.example"
+    page = client.get("/account/sign-in", base_url=base)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    token = csrf_from(page.text)
+    data = {"csrf_token": token, "email": "nobody@example.com"}
+    answer = client.post("/account/sign-in", data=data, base_url=base)
+    assert answer.status_code == 200, answer.text
+    assert "Check your email" in answer.text
+    refused = client.post("/account/sign-in", data={"email": "x@example.com"}, base_url=base)
+    assert refused.status_code == 400  # the token is still required
+
+
+def csrf_from(html: str) -> str:
+    match = TOKEN.search(html)
+    assert match, html
+    return match.group(1)

@@ -101,8 +101,8 @@ class SmtpMailer:
         return cls(SmtpServer.from_url(smtp_url), sender=mail_from)
 
     def send(self, mail: OutgoingMail) -> None:
-        message = compose(mail, sender=self.sender)
         try:
+            message = compose(mail, sender=self.sender)  # ValueError: a header cannot be sent
             with self._connect() as smtp:
                 if self.server.username:
                     self._log_in(smtp)

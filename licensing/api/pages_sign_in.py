@@ -9,13 +9,18 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from itsdangerous import BadData
 
 from licensing.adapters.mail import MailNotSent
 from licensing.api.auth import public
 from licensing.api.page_forms import FormErrors, email_field
-from licensing.api.page_shell import PageBlueprint, error_page, start_session
+from licensing.api.page_shell import (
+    PageBlueprint,
+    end_signed_in_session,
+    error_page,
+    start_session,
+)
 from licensing.api.sign_in_limits import sign_in_limits
 from licensing.api.signed_links import SignedLink
 from licensing.clock import utcnow
@@ -99,7 +104,7 @@ def use_link() -> Any:
             "This link cannot be used",
             "Sign-in links work once, for 15 minutes. Ask for a new one on the sign-in page.",
         )
-    start_session(customer_id)
+    start_session(customer_id, link_id=link_id)
     return redirect(url_for("account_pages.account"))
 
 
@@ -124,5 +129,5 @@ def confirm_sign_out() -> Any:
 @pages.post("/account/sign-out")
 @public
 def sign_out() -> Any:
-    session.clear()
+    end_signed_in_session()
     return redirect(url_for(".sign_in"))

@@ -4,9 +4,13 @@ refused, and the sign-in limits cannot lock an owner out from elsewhere."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
-from tests.api.test_pages import TOKEN
+from tests.api.test_pages import TOKEN, csrf, sign_in
+from tests.conftest import dispose
+from tests.factories import Api, new_customer
 
 
 def test_d24_in_production_over_https_a_form_posts_without_a_referer(app: Flask) -> None:
@@ -18,7 +22,13 @@ def test_d24_in_production_over_https_a_form_posts_without_a_referer(app: Flask)
     database = app.config["SETTINGS"].database_url
     environ = {"LICENSING_ENV": "production", **SECRETS, "DATABASE_URL": database}
     production = create_app(Settings.from_env(environ))
-    client = production.test_client()
+    try:
+        _post_without_referer(production.test_client())
+    finally:
+        dispose(production)
+
+
+def _post_without_referer(client: Any) -> None:
     base = "https://licensing.example"
     page = client.get("/account/sign-in", base_url=base)
     assert page.headers["Referrer-Policy"] == "no-referrer"
@@ -35,3 +45,19 @@ def csrf_from(html: str) -> str:
     match = TOKEN.search(html)
     assert match, html
     return match.group(1)
+
+
+def test_d24_a_session_cookie_copied_before_sign_out_no_longer_signs_in(
+    client: Any, admin: Api, smtp_server: Any, mailer: Any
+) -> None:
+    new_customer(admin, email="owner@example.com")
+    sign_in(client, smtp_server, "owner@example.com")
+    assert client.get("/account").status_code == 200
+    copied = client.get_cookie("licensing_session").value
+    token = csrf(client, "/account/sign-out")
+    assert client.post("/account/sign-out", data={"csrf_token": token}).status_code == 302
+    client.set_cookie("licensing_session", copied)  # the cookie replayed, as a thief would
+    replayed = client.get("/account")
+    assert replayed.status_code == 302 and replayed.headers["Location"] == "/account/sign-in"
+    sign_in(client, smtp_server, "owner@example.com")  # signing in again works
+    assert client.get("/account").status_code == 200

@@ -25,6 +25,7 @@ def test_d24_nginx_logs_the_path_of_a_sign_in_link_but_not_its_token(tmp_path: P
         url = f"http://127.0.0.1:{port}/account/sign-in/link?token=SECRET-TOKEN-123"
         with pytest.raises(urllib.error.HTTPError) as answer:
             urllib.request.urlopen(url, timeout=10)
+        answer.value.close()
         assert answer.value.code == 502
         log = tmp_path / "access.log"
         deadline = time.monotonic() + 10

@@ -21,7 +21,7 @@ from licensing.api.page_shell import (
     error_page,
     start_session,
 )
-from licensing.api.sign_in_limits import sign_in_limits
+from licensing.api.sign_in_limits import Allowed, sign_in_limits
 from licensing.api.signed_links import SignedLink
 from licensing.clock import utcnow
 from licensing.services.sign_in import (
@@ -49,13 +49,14 @@ def send_link() -> Any:
     email = email_field(errors)
     if errors:
         return render_template("pages/sign_in.html", errors=errors, form=request.form), 422
-    if not sign_in_limits().allow(email=email.lower(), ip=request.remote_addr or "unknown"):
+    allowed = sign_in_limits().allow(email=email.lower(), ip=request.remote_addr or "unknown")
+    if allowed is Allowed.REFUSE:
         return error_page(
             429,
             "Too many sign-in requests",
             "Links were asked for too often; wait a few minutes, then try again.",
         )
-    issued = issue_sign_in_link(email=email, now=utcnow())
+    issued = issue_sign_in_link(email=email, now=utcnow()) if allowed is Allowed.SEND else None
     if issued is not None:
         _mail_link(issued)
     # D24: the same page whether or not the address is known.

@@ -61,3 +61,36 @@ def test_d24_a_session_cookie_copied_before_sign_out_no_longer_signs_in(
     assert replayed.status_code == 302 and replayed.headers["Location"] == "/account/sign-in"
     sign_in(client, smtp_server, "owner@example.com")  # signing in again works
     assert client.get("/account").status_code == 200
+
+
+def ask_for_link(client: Any, ip: str, email: str = "owner@example.com") -> int:
+    env = {"REMOTE_ADDR": ip}
+    page = client.get("/account/sign-in", environ_base=env)
+    data = {"csrf_token": csrf_from(page.text), "email": email}
+    answer = client.post("/account/sign-in", data=data, environ_base=env)
+    assert answer.status_code == 429 or "Check your email" in answer.text
+    return answer.status_code
+
+
+def test_d24_a_stranger_using_up_the_limit_does_not_lock_the_owner_out(
+    app: Flask, client: Any, admin: Api, smtp_server: Any, mailer: Any
+) -> None:
+    app.extensions["sign_in_limits"].window.storage.reset()
+    new_customer(admin, email="owner@example.com")
+    stranger = [ask_for_link(client, "203.0.113.9") for _ in range(6)]
+    assert stranger == [200] * 5 + [429]
+    assert ask_for_link(client, "198.51.100.7") == 200  # the owner, from elsewhere
+    assert len(smtp_server.received()) == 6
+
+
+def test_d24_past_the_addresses_overall_cap_the_page_is_the_same_and_nothing_is_sent(
+    app: Flask, client: Any, admin: Api, smtp_server: Any, mailer: Any
+) -> None:
+    app.extensions["sign_in_limits"].window.storage.reset()
+    new_customer(admin, email="owner@example.com")
+    for n in range(4):
+        assert [ask_for_link(client, f"203.0.113.{n}") for _ in range(5)] == [200] * 5
+    assert len(smtp_server.received()) == 20  # 20 per hour for an address, all clients
+    assert ask_for_link(client, "198.51.100.7") == 200  # the same answer as a sent link
+    assert ask_for_link(client, "198.51.100.7", "nobody@example.com") == 200
+    assert len(smtp_server.received()) == 20

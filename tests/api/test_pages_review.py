@@ -94,3 +94,26 @@ def test_d24_past_the_addresses_overall_cap_the_page_is_the_same_and_nothing_is_
     assert ask_for_link(client, "198.51.100.7") == 200  # the same answer as a sent link
     assert ask_for_link(client, "198.51.100.7", "nobody@example.com") == 200
     assert len(smtp_server.received()) == 20
+
+
+def customers(app: Flask) -> int:
+    from sqlalchemy import func, select
+
+    from licensing.adapters.models import Customer
+    from licensing.extensions import db
+
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(Customer)).scalar_one()
+
+
+def test_d24_buy_refuses_an_address_a_mail_header_would_change(
+    app: Flask, client: Any, gateway: Any
+) -> None:
+    token = csrf(client, "/buy?edition=pro")
+    good = {"csrf_token": token, "edition": "pro", "name": "Ann", "domain": "ann.example.com"}
+    before = customers(app)
+    for email in ("a<b@x.com", 'a"b@x.com', "a(b@x.com", "a,b@x.com", "a b@x.com"):
+        answer = client.post("/buy", data=good | {"email": email, "card": "card_ok"})
+        assert answer.status_code == 422, email
+        assert 'id="email-error"' in answer.text and 'id="name-error"' not in answer.text
+    assert customers(app) == before and gateway.intents == {}

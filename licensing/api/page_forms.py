@@ -3,6 +3,7 @@ to its field (linked with aria-describedby), and nothing is written until all ar
 
 from __future__ import annotations
 
+import unicodedata
 from email.errors import HeaderParseError, MessageDefect
 from email.headerregistry import Address
 
@@ -26,8 +27,9 @@ def text_field(name: str, errors: FormErrors, *, label: str, max_length: int) ->
     value = request.form.get(name, "").strip()
     if not value:
         errors[name] = f"Enter your {label}."
-    elif len(value) > max_length or "\x00" in value:
-        errors[name] = f"Your {label} must be at most {max_length} characters of text."
+    elif len(value) > max_length or any(unicodedata.category(c) == "Cc" for c in value):
+        # Control characters (CR, LF, TAB, NUL...) too: a name is written into emails.
+        errors[name] = f"Your {label} must be one line of at most {max_length} characters."
     return value
 
 

@@ -106,7 +106,7 @@ def customers(app: Flask) -> int:
         return db.session.execute(select(func.count()).select_from(Customer)).scalar_one()
 
 
-def test_d24_buy_refuses_an_address_a_mail_header_would_change(
+def test_d24_buy_refuses_an_address_a_mail_header_would_change_or_a_name_with_cr_lf(
     app: Flask, client: Any, gateway: Any
 ) -> None:
     token = csrf(client, "/buy?edition=pro")
@@ -116,4 +116,9 @@ def test_d24_buy_refuses_an_address_a_mail_header_would_change(
         answer = client.post("/buy", data=good | {"email": email, "card": "card_ok"})
         assert answer.status_code == 422, email
         assert 'id="email-error"' in answer.text and 'id="name-error"' not in answer.text
+    for name in ("Ann\r\nBcc: x@example.com", "Ann\tOwner", "Ann\x1b"):
+        form = good | {"email": "ann@example.com", "name": name, "card": "card_ok"}
+        answer = client.post("/buy", data=form)
+        assert answer.status_code == 422 and 'id="name-error"' in answer.text, name
+        assert 'id="email-error"' not in answer.text
     assert customers(app) == before and gateway.intents == {}

@@ -82,8 +82,14 @@ def _mail_link(issued: IssuedLink) -> None:
             text=render_template("pages/mail/sign_in.txt", **context),
             html=render_template("pages/mail/sign_in.html", **context),
         )
-    except MailNotSent as failure:  # the answer stays the same; the log names no address
-        log.warning("sign-in link %s not mailed: %s", issued.link_id, failure)
+    except MailNotSent as failure:  # the answer stays the same
+        # Not the failure's text: the server's reply can quote the recipient's address.
+        log.warning(
+            "sign-in link %s not mailed: %s (SMTP code %s)",
+            issued.link_id,
+            failure.cause,
+            failure.smtp_code,
+        )
 
 
 @pages.get("/account/sign-in/link")

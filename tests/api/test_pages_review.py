@@ -4,13 +4,21 @@ refused, and the sign-in limits cannot lock an owner out from elsewhere."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from tests.api.test_pages import TOKEN, csrf, sign_in
 from tests.conftest import dispose
 from tests.factories import Api, new_customer
+
+
+@pytest.fixture(autouse=True)
+def fresh_sign_in_limits(app: Flask) -> None:
+    """The app lives for the session; each test starts with no sign-in requests counted."""
+    app.extensions["sign_in_limits"].window.storage.reset()
 
 
 def test_d24_in_production_over_https_a_form_posts_without_a_referer(app: Flask) -> None:
@@ -75,7 +83,6 @@ def ask_for_link(client: Any, ip: str, email: str = "owner@example.com") -> int:
 def test_d24_a_stranger_using_up_the_limit_does_not_lock_the_owner_out(
     app: Flask, client: Any, admin: Api, smtp_server: Any, mailer: Any
 ) -> None:
-    app.extensions["sign_in_limits"].window.storage.reset()
     new_customer(admin, email="owner@example.com")
     stranger = [ask_for_link(client, "203.0.113.9") for _ in range(6)]
     assert stranger == [200] * 5 + [429]
@@ -86,7 +93,6 @@ def test_d24_a_stranger_using_up_the_limit_does_not_lock_the_owner_out(
 def test_d24_past_the_addresses_overall_cap_the_page_is_the_same_and_nothing_is_sent(
     app: Flask, client: Any, admin: Api, smtp_server: Any, mailer: Any
 ) -> None:
-    app.extensions["sign_in_limits"].window.storage.reset()
     new_customer(admin, email="owner@example.com")
     for n in range(4):
         assert [ask_for_link(client, f"203.0.113.{n}") for _ in range(5)] == [200] * 5
@@ -122,3 +128,15 @@ def test_d24_buy_refuses_an_address_a_mail_header_would_change_or_a_name_with_cr
         assert answer.status_code == 422 and 'id="name-error"' in answer.text, name
         assert 'id="email-error"' not in answer.text
     assert customers(app) == before and gateway.intents == {}
+
+
+def test_d24_a_sign_in_link_not_mailed_is_logged_without_the_address(
+    client: Any, admin: Api, smtp_server: Any, mailer: Any, caplog: Any
+) -> None:
+    new_customer(admin, email="owner@example.com")
+    smtp_server.refuse_with = "550 5.1.1 <owner@example.com>: no such user here"
+    with caplog.at_level(logging.WARNING, logger="licensing"):
+        assert ask_for_link(client, "203.0.113.9") == 200  # the same page: nothing revealed
+    [line] = [r.getMessage() for r in caplog.records if "not mailed" in r.getMessage()]
+    assert "SMTPDataError" in line and "550" in line
+    assert "owner@example.com" not in caplog.text and "no such user" not in caplog.text

@@ -269,3 +269,17 @@ def test_d22_the_python_verifier_refuses_a_time_claim_that_is_not_an_integer(
     certificate, jwks = _self_signed(claims | {"support_until": 5})
     with pytest.raises(CertificateRejected):
         verify_certificate(certificate, jwks, DOMAIN)
+
+
+def test_d22_php_refuses_a_certificate_with_a_crit_header(issued: Issued) -> None:
+    """RFC 7515 §4.1.11: extensions named in `crit` must be understood; none are here."""
+    from licensing.verifier import CertificateRejected
+
+    claims = _claims(issued.certificate)
+    certificate, jwks = _self_signed(claims)
+    assert php_verify(certificate, jwks, DOMAIN)["ok"] is True
+    certificate, jwks = _self_signed(claims, crit=["exp"])
+    answer = php_verify(certificate, jwks, DOMAIN)
+    assert (answer["ok"], answer["reason"]) == (False, "MALFORMED"), answer
+    with pytest.raises(CertificateRejected, match="MALFORMED"):  # as the Python one does
+        verify_certificate(certificate, jwks, DOMAIN)

@@ -73,7 +73,7 @@ def verify_certificate(
     except jwt.PyJWTError as error:
         raise CertificateRejected("MALFORMED", str(error)) from None
     moment = now or utcnow()
-    expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    expires_at = _time_claim(claims, "exp")
     if moment >= expires_at:
         raise CertificateRejected("EXPIRED", f"the certificate expired at {expires_at}")
     try:
@@ -82,6 +82,13 @@ def verify_certificate(
         raise CertificateRejected("DOMAIN_MISMATCH", error.detail) from None
     if normalized != claims["domain"]:
         raise CertificateRejected("DOMAIN_MISMATCH", "the certificate is for another domain")
+    try:
+        return _allowance(claims, expires_at=expires_at, kid=kid)
+    except (TypeError, ValueError, AttributeError) as error:  # a claim of the wrong type
+        raise CertificateRejected("MALFORMED", f"a claim is not usable ({error})") from None
+
+
+def _allowance(claims: Mapping[str, Any], *, expires_at: datetime, kid: str) -> Allowance:
     return Allowance(
         license_key=claims["sub"],
         domain=claims["domain"],
@@ -90,7 +97,7 @@ def verify_certificate(
         support_until=_instant(claims["support_until"]),
         updates_until=_instant(claims["updates_until"]),
         newest_allowed_release=claims.get("newest_allowed_release"),
-        issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+        issued_at=_time_claim(claims, "iat"),
         expires_at=expires_at,
         kid=kid,
     )
@@ -116,6 +123,18 @@ def _published_key(jwks: Mapping[str, Any], kid: str) -> Any:
         if jwk.key_id == kid:
             return jwk.key
     raise CertificateRejected("KEY_UNKNOWN", f"no published key has kid {kid!r}")
+
+
+def _time_claim(claims: Mapping[str, Any], name: str) -> datetime:
+    """A NumericDate claim (RFC 7519): an integer number of seconds; anything else, or one
+    out of a datetime's range, is a malformed certificate, never a TypeError."""
+    value = claims[name]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise CertificateRejected("MALFORMED", f"the {name} claim must be an integer")
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise CertificateRejected("MALFORMED", f"the {name} claim is out of range") from None
 
 
 def _instant(text: str) -> datetime:

@@ -24,7 +24,12 @@ pid {root}/nginx.pid;
 error_log {root}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {root}/access.log;
+    # No query string in the log: `$request` (the default `combined`) holds it, and the
+    # sign-in link carries its token there (`/account/sign-in/link?token=...`).
+    log_format no_query '$remote_addr - $remote_user [$time_local] '
+                        '"$request_method $uri $server_protocol" $status $body_bytes_sent '
+                        '"$http_referer" "$http_user_agent"';
+    access_log {root}/access.log no_query;
     client_body_temp_path {root}/tmp/body;
     proxy_temp_path {root}/tmp/proxy;
     fastcgi_temp_path {root}/tmp/fastcgi;

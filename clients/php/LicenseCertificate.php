@@ -50,6 +50,11 @@ final class LicenseCertificate
         if (($header['alg'] ?? null) !== 'EdDSA' || !is_string($header['kid'] ?? null)) {
             throw new LicenseCertificateException('MALFORMED', 'the header must name EdDSA and a kid');
         }
+        // RFC 7515 §4.1.11: a `crit` header lists extensions that must be understood; this
+        // verifier understands none, so any `crit` makes the certificate unusable.
+        if (array_key_exists('crit', $header)) {
+            throw new LicenseCertificateException('MALFORMED', 'the header has crit extensions this verifier does not understand');
+        }
         $publicKey = self::publicKey(is_string($jwks) ? self::json($jwks) : $jwks, $header['kid']);
         $signature = self::base64url($parts[2]);
         if (strlen($signature) !== SODIUM_CRYPTO_SIGN_BYTES

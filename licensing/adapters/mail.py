@@ -22,7 +22,14 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class MailNotSent(Exception):
-    """The server did not take the message; the text says why (never a credential)."""
+    """The server did not take the message; the text says why (never a credential, but it
+    may quote the server's reply, which can name the recipient). `cause` (the failure's
+    class) and `smtp_code` are what a log line may carry."""
+
+    def __init__(self, text: str, *, cause: str = "MailNotSent", smtp_code: int | None = None):
+        super().__init__(text)
+        self.cause = cause
+        self.smtp_code = smtp_code
 
 
 @dataclass(frozen=True)
@@ -101,18 +108,22 @@ class SmtpMailer:
         return cls(SmtpServer.from_url(smtp_url), sender=mail_from)
 
     def send(self, mail: OutgoingMail) -> None:
-        message = compose(mail, sender=self.sender)
         try:
+            message = compose(mail, sender=self.sender)  # ValueError: a header cannot be sent
             with self._connect() as smtp:
                 if self.server.username:
                     self._log_in(smtp)
                 refused = smtp.send_message(message)
         except smtplib.SMTPException as error:
-            raise MailNotSent(_reason(error)) from None
+            code = getattr(error, "smtp_code", None)
+            cause = type(error).__name__
+            raise MailNotSent(_reason(error), cause=cause, smtp_code=code) from None
         except (OSError, ValueError) as error:
-            raise MailNotSent(f"{type(error).__name__}: {error}"[:500]) from None
+            cause = type(error).__name__
+            raise MailNotSent(f"{cause}: {error}"[:500], cause=cause) from None
         if refused:
-            raise MailNotSent(f"recipient refused: {sorted(refused)}"[:500])
+            text = f"recipient refused: {sorted(refused)}"[:500]
+            raise MailNotSent(text, cause="RecipientRefused") from None
 
     def send_now(self, *, to: str, subject: str, text: str, html: str | None = None) -> None:
         """Send one message immediately (the sign-in link: it cannot wait for the worker)."""

@@ -33,7 +33,7 @@ class CustomerSchema(ma.Schema):
         validate=ma.validate.Length(max=254),
         metadata={"description": "unique, compared trimmed and case-insensitively (D24)"},
     )
-    name = Text(required=True, max_length=200)
+    name = Text(required=True, max_length=200, one_line=True)
     created_at = Instant(dump_only=True)
     partner_id = Id(
         dump_only=True,
@@ -51,7 +51,7 @@ class PartnerSchema(OmitNoneSchema):
     OPTIONAL = ("support_url",)
 
     id = Id(dump_only=True)
-    name = Text(required=True, max_length=200)
+    name = Text(required=True, max_length=200, one_line=True)
     support_email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     support_url = http_url(load_default=None)
 

@@ -64,7 +64,7 @@ class ListPriceSchema(MoneySchema):
 
 
 class EditionUpdateSchema(ma.Schema):
-    name = Text(max_length=100)
+    name = Text(max_length=100, one_line=True)
     price = ma.fields.Nested(ListPriceSchema, required=True)
 
 

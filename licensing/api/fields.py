@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -192,11 +193,16 @@ def text_without_nul(self: Any, field: ma.fields.Field, ret: dict[str, Any], **k
     return {}
 
 
-def trimmed_text(max_length: int) -> str:
+# Control characters (Unicode category Cc): never inside a name that reaches a mail header.
+CONTROL = "\\u0000-\\u001f\\u007f-\\u009f"
+
+
+def trimmed_text(max_length: int, *, refused: str = "\\u0000") -> str:
     """The pattern of text that has 1 to `max_length` characters once trimmed (str.strip),
-    with any white space around them, and no U+0000 anywhere."""
-    core = f"[^\\u0000{WHITE_SPACE}]"
-    return f"^[{WHITE_SPACE}]*{core}(?:[^\\u0000]{{0,{max_length - 2}}}{core})?[{WHITE_SPACE}]*$"
+    with any white space around them, and none of `refused` inside them (U+0000 never)."""
+    core = f"[^{refused}{WHITE_SPACE}]"
+    inner = f"[^{refused}]{{0,{max_length - 2}}}"
+    return f"^[{WHITE_SPACE}]*{core}(?:{inner}{core})?[{WHITE_SPACE}]*$"
 
 
 class Text(ma.fields.String):
@@ -205,18 +211,27 @@ class Text(ma.fields.String):
     Its length is counted once trimmed, which `maxLength` (counting all) cannot say: the
     document gives the whole rule as a pattern instead."""
 
-    def __init__(self, *, max_length: int, **kwargs: Any) -> None:
+    def __init__(self, *, max_length: int, one_line: bool = False, **kwargs: Any) -> None:
         length = ma.validate.Length(min=1, max=max_length)
-        kwargs.setdefault("validate", lambda trimmed: length(trimmed))  # not read by apispec
+        checks = [length, _one_line] if one_line else [length]
+        # A lambda, not the Length itself: apispec would read it as maxLength (counting all).
+        kwargs.setdefault("validate", lambda trimmed: [check(trimmed) for check in checks])
+        extra = ", no control characters (CR, LF, TAB, ...)" if one_line else ""
         kwargs["metadata"] = {
-            "pattern": trimmed_text(max_length),
-            "description": f"1 to {max_length} characters once trimmed",
+            "pattern": trimmed_text(max_length, refused=CONTROL if one_line else "\\u0000"),
+            "description": f"1 to {max_length} characters once trimmed{extra}",
             **kwargs.get("metadata", {}),
         }
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def _one_line(trimmed: str) -> None:
+    """A name goes into email headers and text: no CR, LF, TAB or other control character."""
+    if any(unicodedata.category(c) == "Cc" for c in trimmed):
+        raise ma.ValidationError("Must be one line, without control characters (CR, LF, TAB).")
 
 
 class EmailAddress(ma.fields.Email):

@@ -3,15 +3,19 @@ to its field (linked with aria-describedby), and nothing is written until all ar
 
 from __future__ import annotations
 
-import re
+import unicodedata
+from email.errors import HeaderParseError, MessageDefect
+from email.headerregistry import Address
 
+import marshmallow as ma
 from flask import request
 
 from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Invalid
 
-# One @, something on each side, a dot in the part after it; the mail itself is the proof.
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
+# The API's rule (marshmallow's Email, as `EmailAddress` in api/fields.py), then the mail
+# header's: the address stored must be the very address mail is sent to.
+_EMAIL = ma.validate.Email()
 MAX_EMAIL = 254
 
 
@@ -23,16 +27,27 @@ def text_field(name: str, errors: FormErrors, *, label: str, max_length: int) ->
     value = request.form.get(name, "").strip()
     if not value:
         errors[name] = f"Enter your {label}."
-    elif len(value) > max_length or "\x00" in value:
-        errors[name] = f"Your {label} must be at most {max_length} characters of text."
+    elif len(value) > max_length or any(unicodedata.category(c) == "Cc" for c in value):
+        # Control characters (CR, LF, TAB, NUL...) too: a name is written into emails.
+        errors[name] = f"Your {label} must be one line of at most {max_length} characters."
     return value
 
 
 def email_field(errors: FormErrors) -> str:
     value = request.form.get("email", "").strip()
-    if not _EMAIL.fullmatch(value) or len(value) > MAX_EMAIL:
+    if len(value) > MAX_EMAIL or not _is_email(value):
         errors["email"] = "Enter an email address like name@example.com."
     return value
+
+
+def _is_email(value: str) -> bool:
+    """The API's rule, and an address a mail header carries unchanged (no `<`, `"`, `(`...
+    that would make the stored address and the recipient differ)."""
+    try:
+        _EMAIL(value)
+        return str(Address(addr_spec=value)) == value
+    except (ma.ValidationError, ValueError, HeaderParseError, MessageDefect):
+        return False
 
 
 def domain_field(errors: FormErrors) -> str:

@@ -21,6 +21,7 @@ from flask import (
     Flask,
     Response,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -38,7 +39,7 @@ from licensing.clock import utcnow
 from licensing.domain.errors import DomainError, Invalid, NotFound, UpstreamUnavailable
 from licensing.domain.money import format_decimal
 from licensing.domain.periods import rfc3339
-from licensing.services.sign_in import SESSION_LIFETIME
+from licensing.services.sign_in import SESSION_LIFETIME, end_session, session_is_open
 from licensing.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[1] / "static" / "pages"
@@ -95,7 +96,10 @@ def init_pages(app: Flask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         WTF_CSRF_CHECK_DEFAULT=False,  # the pages' blueprints check; the API has no session
         WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()),
-        WTF_CSRF_SSL_STRICT=settings.is_production,
+        # No Referer check on HTTPS: every response says `Referrer-Policy: no-referrer`, so
+        # browsers send none and a strict check refused every form. The session-bound CSRF
+        # token and the SameSite=Lax cookie already stop cross-site posts.
+        WTF_CSRF_SSL_STRICT=False,
     )
     app.session_interface = PageSessions()
     init_sign_in_limits(app, settings.rate_limit_storage_url)
@@ -174,23 +178,46 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
 
 
 def signed_in_customer() -> int | None:
-    """D24: the session's customer, while the session is under 12 hours old."""
+    """D24: the session's customer, while the session is under 12 hours old and was not
+    signed out of (checked on the server once per request: the cookie is only signed)."""
+    if "signed_in_customer" not in g:
+        g.signed_in_customer = _session_customer()
+    return g.signed_in_customer
+
+
+def _session_customer() -> int | None:
     customer_id = session.get("customer_id")
     signed_in_at = session.get("signed_in_at")
-    if not isinstance(customer_id, int) or not isinstance(signed_in_at, int | float):
+    link_id = session.get("link_id")
+    if not all(isinstance(v, int) for v in (customer_id, link_id)) or not isinstance(
+        signed_in_at, int | float
+    ):
         return None
-    if utcnow().timestamp() - signed_in_at > SESSION_LIFETIME.total_seconds():
+    too_old = utcnow().timestamp() - signed_in_at > SESSION_LIFETIME.total_seconds()
+    if too_old or not session_is_open(link_id, customer_id=customer_id):
         session.clear()
         return None
     return customer_id
 
 
-def start_session(customer_id: int) -> None:
-    """A fresh session for the customer (nothing from before signing in is kept)."""
+def start_session(customer_id: int, *, link_id: int) -> None:
+    """A fresh session for the customer (nothing from before signing in is kept), tied to
+    the link that opened it, so that signing out can end it on the server."""
     session.clear()
     session.permanent = True
     session["customer_id"] = customer_id
+    session["link_id"] = link_id
     session["signed_in_at"] = utcnow().timestamp()
+    g.pop("signed_in_customer", None)
+
+
+def end_signed_in_session() -> None:
+    """Sign-out: the session is ended on the server (a copy of the cookie stops working)."""
+    customer_id, link_id = session.get("customer_id"), session.get("link_id")
+    if isinstance(customer_id, int) and isinstance(link_id, int):
+        end_session(link_id, customer_id=customer_id, now=utcnow())
+    session.clear()
+    g.pop("signed_in_customer", None)
 
 
 def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -184,11 +184,13 @@ def certificate(customer_id: int, key: str) -> Any:
 @signed_in
 def order(customer_id: int, order_id: int) -> Any:
     """An order's receipt; while it awaits its payment the page refreshes itself, and once a
-    renewal is paid it shows the license's new `updates_until`."""
+    renewal is paid it shows the license's new `updates_until`, while the license is still
+    the customer's (after a D21 transfer the receipt stays, the license's details do not)."""
     view = customer_account.owned_order(customer_id, order_id, now=utcnow())
     updates_until = None
     if view.status == "paid" and view.license_key and view.kind == OrderKind.RENEWAL:
-        updates_until = customer_account.owned_license(customer_id, view.license_key).updates_until
+        still_owned = customer_account.license_if_owned(customer_id, view.license_key)
+        updates_until = still_owned.updates_until if still_owned else None
     return render_template(
         "pages/order.html",
         order=view,

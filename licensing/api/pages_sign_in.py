@@ -9,14 +9,19 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from itsdangerous import BadData
 
 from licensing.adapters.mail import MailNotSent
 from licensing.api.auth import public
 from licensing.api.page_forms import FormErrors, email_field
-from licensing.api.page_shell import PageBlueprint, error_page, start_session
-from licensing.api.sign_in_limits import sign_in_limits
+from licensing.api.page_shell import (
+    PageBlueprint,
+    end_signed_in_session,
+    error_page,
+    start_session,
+)
+from licensing.api.sign_in_limits import Allowed, sign_in_limits
 from licensing.api.signed_links import SignedLink
 from licensing.clock import utcnow
 from licensing.services.sign_in import (
@@ -44,13 +49,14 @@ def send_link() -> Any:
     email = email_field(errors)
     if errors:
         return render_template("pages/sign_in.html", errors=errors, form=request.form), 422
-    if not sign_in_limits().allow(email=email.lower(), ip=request.remote_addr or "unknown"):
+    allowed = sign_in_limits().allow(email=email.lower(), ip=request.remote_addr or "unknown")
+    if allowed is Allowed.REFUSE:
         return error_page(
             429,
             "Too many sign-in requests",
             "Links were asked for too often; wait a few minutes, then try again.",
         )
-    issued = issue_sign_in_link(email=email, now=utcnow())
+    issued = issue_sign_in_link(email=email, now=utcnow()) if allowed is Allowed.SEND else None
     if issued is not None:
         _mail_link(issued)
     # D24: the same page whether or not the address is known.
@@ -76,8 +82,14 @@ def _mail_link(issued: IssuedLink) -> None:
             text=render_template("pages/mail/sign_in.txt", **context),
             html=render_template("pages/mail/sign_in.html", **context),
         )
-    except MailNotSent as failure:  # the answer stays the same; the log names no address
-        log.warning("sign-in link %s not mailed: %s", issued.link_id, failure)
+    except MailNotSent as failure:  # the answer stays the same
+        # Not the failure's text: the server's reply can quote the recipient's address.
+        log.warning(
+            "sign-in link %s not mailed: %s (SMTP code %s)",
+            issued.link_id,
+            failure.cause,
+            failure.smtp_code,
+        )
 
 
 @pages.get("/account/sign-in/link")
@@ -99,7 +111,7 @@ def use_link() -> Any:
             "This link cannot be used",
             "Sign-in links work once, for 15 minutes. Ask for a new one on the sign-in page.",
         )
-    start_session(customer_id)
+    start_session(customer_id, link_id=link_id)
     return redirect(url_for("account_pages.account"))
 
 
@@ -124,5 +136,5 @@ def confirm_sign_out() -> Any:
 @pages.post("/account/sign-out")
 @public
 def sign_out() -> Any:
-    session.clear()
+    end_signed_in_session()
     return redirect(url_for(".sign_in"))

@@ -3,6 +3,7 @@ each says in its subject, and how money and days are written in a message."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,8 +63,18 @@ class Reminder:
     standard_price: str
 
 
+def one_line(text: str) -> str:
+    """`text` with each control character (CR, LF, TAB, ...) made a space: a header line
+    cannot carry them, and a name or a domain that held one must not fail or fold a mail."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+
+
 def subject(notice_type: NoticeType, *, domain: str, edition: str, data: dict[str, str]) -> str:
-    """The subject line: what happened to which site, and the date that matters."""
+    """The subject line, on one line: what happened to which site, and the date that matters."""
+    return one_line(_subject(notice_type, domain=domain, edition=edition, data=data))
+
+
+def _subject(notice_type: NoticeType, *, domain: str, edition: str, data: dict[str, str]) -> str:
     if notice_type is NoticeType.LICENSE_ISSUED:
         return f"Your Shop {edition} license for {domain}"
     if notice_type is NoticeType.LICENSE_RENEWED:

@@ -78,10 +78,16 @@ def _owned(license: License, now: datetime) -> OwnedLicense:
 
 def owned_license(customer_id: int, key: str) -> LicenseSummary:
     """D24: the customer's own license by its key; another's is not found, like no license."""
-    license = find_license(key)
-    if license.customer_id != customer_id:
+    summary = license_if_owned(customer_id, key)
+    if summary is None:
         raise NotFound("There is no license with this key.", code="LICENSE_NOT_FOUND")
-    return license_summary(license)
+    return summary
+
+
+def license_if_owned(customer_id: int, key: str) -> LicenseSummary | None:
+    """The license by its key while it is the customer's; None once transferred (D21)."""
+    license = find_license(key)
+    return license_summary(license) if license.customer_id == customer_id else None
 
 
 def owned_order(customer_id: int, order_id: int, *, now: datetime) -> OrderView:

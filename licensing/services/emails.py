@@ -160,8 +160,11 @@ def _attempt(email: Email, mailer: Mailer, now: datetime) -> str:
     email.first_attempt_at = email.first_attempt_at or now
     try:
         mailer.send(mail)
-    except MailNotSent as error:
-        email.last_error = str(error)[:500]
+    except Exception as error:  # any failure is one failed attempt, never a stop
+        # Not only MailNotSent: an email the mailer chokes on must be counted and backed
+        # off like any other, or it rolls back uncounted and blocks the outbox forever.
+        reason = str(error) if isinstance(error, MailNotSent) else type(error).__name__
+        email.last_error = reason[:500]
         retry_at = next_attempt(
             first_attempt_at=email.first_attempt_at, attempts=email.attempts, now=now
         )

@@ -68,6 +68,36 @@ def use_sign_in_link(link_id: int, *, now: datetime) -> int | None:
     return customer_id
 
 
+def session_is_open(link_id: int, *, customer_id: int) -> bool:
+    """D24: the session opened by this link is the customer's and was not signed out of.
+    Checked on every page: a signed cookie copied before sign-out must not still work."""
+    ended = db.session.execute(
+        select(SignInLink.session_ended_at).where(
+            SignInLink.id == link_id,
+            SignInLink.customer_id == customer_id,
+            SignInLink.used_at.is_not(None),
+        )
+    ).one_or_none()
+    return ended is not None and ended[0] is None
+
+
+def end_session(link_id: int, *, customer_id: int, now: datetime) -> None:
+    """D24: sign-out; the session this link opened is refused from now on, on every server."""
+    ended = db.session.execute(
+        update(SignInLink)
+        .where(
+            SignInLink.id == link_id,
+            SignInLink.customer_id == customer_id,
+            SignInLink.session_ended_at.is_(None),
+        )
+        .values(session_ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if ended.rowcount == 1:
+        _record(customer_id, "signed_out", at=now, link_id=link_id)
+    commit()
+
+
 def _record(customer_id: int, event_type: str, *, at: datetime, **data: object) -> None:
     db.session.add(
         CustomerEvent(

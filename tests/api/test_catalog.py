@@ -95,3 +95,25 @@ def test_release_version_is_unique_and_well_formed(admin: Api) -> None:
 def test_bad_cursor_is_422_naming_cursor(admin: Api) -> None:
     body = problem(admin.get("/v1/releases?cursor=garbage!"), 422, "VALIDATION_FAILED")
     assert "cursor" in body["errors"]
+
+
+def test_edition_and_customer_names_with_control_characters_are_422_naming_name(
+    admin: Api,
+) -> None:
+    """A name goes into email subjects: CR/LF would inject a header (`Bcc:`), so refused."""
+    price = {"amount": 30000, "currency": "USD"}
+    for name in ("Pro\r\nBcc: x@example.com", "Pro\tPlus", "Pro\x1bX"):
+        body = problem(
+            admin.put("/v1/editions/pro", json={"name": name, "price": price}),
+            422,
+            "VALIDATION_FAILED",
+        )
+        assert list(body["errors"]) == ["name"], body
+        answer = admin.post("/v1/customers", json={"email": "cc@example.com", "name": name})
+        assert list(problem(answer, 422, "VALIDATION_FAILED")["errors"]) == ["name"]
+    listed = {e["code"]: e for e in ok(admin.get("/v1/editions"))["items"]}
+    assert listed["pro"]["name"] == "Pro"
+    assert (
+        ok(admin.put("/v1/editions/pro", json={"name": " Pro 2 \n", "price": price}))["name"]
+        == "Pro 2"
+    )

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from licensing.api.fields import (
+    CONTROL,
     DOMAIN_PATTERN,
     INSTANT_PATTERN,
     LOCAL_URL_PATTERN,
@@ -138,8 +139,8 @@ def test_text_is_counted_once_trimmed_as_the_pattern_says(
     document: dict[str, Any], admin: Api
 ) -> None:
     name = component(document, "Customer")["name"]
-    assert name["pattern"] == trimmed_text(200) and "maxLength" not in name
-    for blank in ("\x1c", " \u3000 ", "\t", "x" * 201):
+    assert name["pattern"] == trimmed_text(200, refused=CONTROL) and "maxLength" not in name
+    for blank in ("\x1c", " \u3000 ", "\t", "x" * 201, "a\r\nb", "a\tb", "a\x85b"):
         assert not re.fullmatch(name["pattern"], blank)
         answer = admin.post("/v1/customers", json={"email": "blank@example.com", "name": blank})
         assert "name" in problem(answer, 422, "VALIDATION_FAILED")["errors"]

@@ -241,3 +241,45 @@ def test_d22_php_normalizes_an_idn_domain_as_the_service_does(issued: Issued) ->
         assert unicode_answer["ok"] is True, unicode_answer
     else:  # documented in clients/php/README.md: pass the xn-- form without intl
         assert unicode_answer["reason"] == "DOMAIN_UNSUPPORTED"
+
+
+def _self_signed(claims: dict[str, Any], **headers: Any) -> tuple[str, dict[str, Any]]:
+    """The claims signed by a fresh key under its own kid, and a JWK Set publishing it."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from licensing.adapters.signing import public_jwk
+
+    key = Ed25519PrivateKey.generate()
+    jwk = public_jwk(key.public_key())
+    token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": jwk.kid, **headers})
+    return token, {"keys": [jwk.__dict__]}
+
+
+def test_d22_the_python_verifier_refuses_a_time_claim_that_is_not_an_integer(
+    issued: Issued,
+) -> None:
+    from licensing.verifier import CertificateRejected
+
+    claims = _claims(issued.certificate)
+    for bad in ({"exp": "2999-01-01"}, {"exp": 1e300}, {"exp": True}, {"iat": "now"}):
+        certificate, jwks = _self_signed(claims | bad)
+        with pytest.raises(CertificateRejected) as rejected:
+            verify_certificate(certificate, jwks, DOMAIN)
+        assert rejected.value.code == "MALFORMED", bad
+    certificate, jwks = _self_signed(claims | {"support_until": 5})
+    with pytest.raises(CertificateRejected):
+        verify_certificate(certificate, jwks, DOMAIN)
+
+
+def test_d22_php_refuses_a_certificate_with_a_crit_header(issued: Issued) -> None:
+    """RFC 7515 §4.1.11: extensions named in `crit` must be understood; none are here."""
+    from licensing.verifier import CertificateRejected
+
+    claims = _claims(issued.certificate)
+    certificate, jwks = _self_signed(claims)
+    assert php_verify(certificate, jwks, DOMAIN)["ok"] is True
+    certificate, jwks = _self_signed(claims, crit=["exp"])
+    answer = php_verify(certificate, jwks, DOMAIN)
+    assert (answer["ok"], answer["reason"]) == (False, "MALFORMED"), answer
+    with pytest.raises(CertificateRejected, match="MALFORMED"):  # as the Python one does
+        verify_certificate(certificate, jwks, DOMAIN)

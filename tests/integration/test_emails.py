@@ -255,3 +255,53 @@ def test_d25_a_reminder_comes_due_and_arrives_once_with_two_workers(
         f"Updates for r{n}.example.com end soon: renew now" for n in range(6)
     )
     assert len(smtp_server.received()) == 12  # and each issued license's email, once
+
+
+def test_d25_an_email_that_cannot_be_composed_fails_alone_and_the_next_goes_out(
+    app: Flask, admin: Api, smtp_server: Any, mailer: Any
+) -> None:
+    """A header with CR/LF (written before names were checked) is one failed attempt, backed
+    off and in time dead-lettered; it never rolls back uncounted and blocks the outbox."""
+    with time_machine.travel(T0, tick=False):
+        owned_license(admin, purchased_at="2026-11-01T00:00:00Z")
+        ben = new_customer(admin, name="Ben Owner")
+        import_license(
+            admin,
+            customer_id=ben["id"],
+            domain="ben.example.com",
+            purchased_at="2026-11-02T00:00:00Z",
+        )
+    with app.app_context(), unit_of_work():
+        first = db.session.execute(select(Email).order_by(Email.id)).scalars().first()
+        first.subject = "Your Shop Pro\r\nBcc: thief@example.com license"
+    assert deliver(app, T0) == emails.EmailReport(sent=1, failed=1)
+    bad, good = outbox(app)
+    assert (bad.status, bad.attempts, bad.next_attempt_at) == (
+        "pending",
+        1,
+        T0 + timedelta(seconds=30),
+    )
+    assert bad.last_error and "thief" not in bad.last_error
+    assert good.status == "sent"
+    [message] = smtp_server.received()
+    assert message["To"] == good.recipient and message["Bcc"] is None
+
+
+def test_d25_any_other_mailer_failure_is_a_counted_attempt(app: Flask, admin: Api) -> None:
+    class Broken:
+        def send(self, mail: Any) -> None:
+            raise RuntimeError("the mailer broke")
+
+    with time_machine.travel(T0, tick=False):
+        owned_license(admin, purchased_at="2026-11-01T00:00:00Z")
+    with app.app_context():
+        assert emails.deliver(mailer=Broken(), now=T0) == emails.EmailReport(failed=1)
+    [email] = outbox(app)
+    assert (email.attempts, email.last_error) == (1, "RuntimeError")
+
+
+def test_d25_a_subject_is_one_line_whatever_the_names_hold() -> None:
+    from licensing.domain.emails import subject
+
+    line = subject(NoticeType.LICENSE_ISSUED, domain="a.example", edition="Pro\r\nBcc: x", data={})
+    assert line == "Your Shop Pro  Bcc: x license for a.example"

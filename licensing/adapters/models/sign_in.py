@@ -13,7 +13,8 @@ from licensing.extensions import db
 
 class SignInLink(db.Model):
     """A link mailed to a customer: for whom, when it lapses, and when it was used (null until
-    then; set once, by a conditional update, so two clicks cannot both sign in)."""
+    then; set once, by a conditional update, so two clicks cannot both sign in); and when the
+    session it opened was ended by signing out (the cookie alone cannot be taken back)."""
 
     __tablename__ = "sign_in_links"
 
@@ -22,3 +23,4 @@ class SignInLink(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    session_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

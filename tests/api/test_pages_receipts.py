@@ -1,0 +1,38 @@
+"""A receipt stays the buyer's after the license is given to someone else (D21, D24): the
+page shows the order, not the license's current details, which are the new owner's now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from tests.api.test_license_transfers import transfer
+from tests.api.test_pages import sign_in
+from tests.factories import Api, import_license, new_customer, ok
+from tests.integration.test_renewal_orders import PURCHASED, pay, renew
+
+
+def test_d21_a_paid_renewals_receipt_still_shows_after_the_license_is_transferred(
+    app: Flask,
+    client: Any,
+    admin: Api,
+    checkout: Api,
+    gateway: Any,
+    smtp_server: Any,
+    mailer: Any,
+) -> None:
+    app.extensions["sign_in_limits"].window.storage.reset()
+    seller = new_customer(admin, email="seller@example.com")
+    buyer = new_customer(admin, email="buyer@example.com")
+    license = import_license(admin, customer_id=seller["id"], purchased_at=PURCHASED)
+    order = renew(checkout, license["key"], "2025-03-01T00:00:00Z")
+    pay(client, order, "2025-03-01T12:00:00Z")
+    sign_in(client, smtp_server, "seller@example.com")
+    before = client.get(f"/account/orders/{order['id']}")
+    assert before.status_code == 200 and "data-updates-until" in before.text
+    ok(transfer(admin, license["key"], buyer["id"]))
+    after = client.get(f"/account/orders/{order['id']}")
+    assert after.status_code == 200, after.text
+    assert "data-updates-until" not in after.text  # the license's details are the buyer's now
+    assert f"/account/licenses/{license['key']}" not in client.get("/account").text

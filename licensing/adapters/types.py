@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -40,6 +41,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # Ids are BIGINT on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """INSERT in the engine's own dialect, for its ON CONFLICT clauses (both engines have
+    DO NOTHING and DO UPDATE); `dialect` is the engine's name."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def enforce_sqlite_foreign_keys(engine: Engine) -> None:

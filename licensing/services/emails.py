@@ -21,10 +21,10 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import exists, func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from licensing.adapters.mail import Mailer, MailNotSent, OutgoingMail
 from licensing.adapters.models import Customer, Edition, Email, EmailStatus, License, Notice
+from licensing.adapters.types import insert_for
 from licensing.domain.emails import MAILED_NOTICES, notice_cause
 from licensing.domain.errors import NotFound
 from licensing.domain.notices import NoticeType, next_attempt
@@ -69,8 +69,8 @@ def _enqueue(keys: list[NoticeKey], *, now: datetime) -> int:
     ).all()
     rows = [_email_row(*row, now=now) for row in found]
     if rows:
-        dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-        db.session.execute(dialect.insert(Email).values(rows).on_conflict_do_nothing())
+        insert = insert_for(db.engine.dialect.name, Email)
+        db.session.execute(insert.values(rows).on_conflict_do_nothing())
     return len(rows)
 
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from licensing.adapters.models import JobRun
+from licensing.adapters.types import insert_for
 from licensing.extensions import db
 from licensing.services.transactions import commit
 
@@ -17,10 +17,9 @@ RUNNING, OK, FAILED = "running", "ok", "failed"
 
 def record_start(*, job: str, worker: str, now: datetime) -> None:
     """This worker starts `job` now (one row per job, whichever worker ran it last)."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     started = {"started_at": now, "finished_at": None, "outcome": RUNNING, "worker": worker}
     db.session.execute(
-        dialect.insert(JobRun)
+        insert_for(db.engine.dialect.name, JobRun)
         .values(job=job, summary="", **started)
         .on_conflict_do_update(index_elements=["job"], set_={**started, "summary": ""})
     )

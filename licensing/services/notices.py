@@ -8,12 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, literal, select, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from licensing.adapters.models import Delivery, License, Notice, Subscriber
 from licensing.adapters.notice_sender import NoticeSender
 from licensing.adapters.pagination import Page
-from licensing.adapters.types import UTCDateTime
+from licensing.adapters.types import UTCDateTime, insert_for
 from licensing.domain.errors import NotFound
 from licensing.domain.licenses import LicenseStatus
 from licensing.domain.notices import (
@@ -33,16 +32,10 @@ SCHEDULE_BATCH = 2000
 SIGNATURE_HEADER = "Licensing-Signature"
 
 
-def _insert_ignoring_duplicates(table: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand (both engines have it)."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _insert_new(rows: list[dict[str, Any]]) -> None:
     """Insert notices, skipping any already produced (the unique key is type+license+term)."""
     if rows:  # one statement compiled once, the rows sent as a batch (executemany)
-        insert = _insert_ignoring_duplicates(Notice.__table__).on_conflict_do_nothing()
+        insert = insert_for(db.engine.dialect.name, Notice.__table__).on_conflict_do_nothing()
         db.session.execute(insert, rows)
 
 
@@ -152,7 +145,7 @@ def _fan_out(now: datetime) -> None:
         )
     )
     columns = ["notice_id", "subscriber_id", "next_attempt_at", "attempts"]
-    fan_out = _insert_ignoring_duplicates(Delivery).from_select(columns, missing)
+    fan_out = insert_for(db.engine.dialect.name, Delivery).from_select(columns, missing)
     db.session.execute(fan_out.on_conflict_do_nothing())  # another machine may fan out too
     commit()
 

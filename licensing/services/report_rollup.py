@@ -34,11 +34,10 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from licensing.adapters.models import License, Order, Renewal, ReportMonth
+from licensing.adapters.types import insert_for
 from licensing.domain.licenses import LicenseStatus
 from licensing.domain.orders import DisputeOutcome
 from licensing.domain.renewals import RenewalRate
@@ -195,7 +194,7 @@ def _add(conn: Connection, before: Sums, after: Sums) -> None:
     if not rows:
         return
     table = ReportMonth.__table__
-    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+    insert = insert_for(conn.dialect.name, table)
     upsert = insert.on_conflict_do_update(
         index_elements=["figure", "month", "edition", "detail"],
         set_={n: table.c[n] + insert.excluded[n] for n in ("n1", "n2", "n3")},

@@ -30,7 +30,6 @@ from licensing.api.links import OpenApiLinks
 from licensing.api.page_shell import init_pages
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit, count_client
-from licensing.api.read_only import begin_read_only
 from licensing.api.request_metrics import init_request_metrics
 from licensing.settings import Settings
 
@@ -101,7 +100,6 @@ def init_api(app: Flask, settings: Settings) -> ProblemApi:
     init_request_metrics(app)
     # Authentication and scopes first, then the client's rate-limit hit, then the body's
     # type and its decoding, then (in the view) its fields.
-    app.before_request(begin_read_only)  # before the API key's lookup, its first read
     app.before_request(authenticate_request)
     app.before_request(count_client)
     app.before_request(require_json_body)

@@ -52,8 +52,8 @@ class KeySetSchema(ma.Schema):
 class LicenseCertificate(MethodView):
     @public
     @rate_limited
-    @blp.arguments(CertificateRequestSchema)
-    @blp.response(200, CertificateSchema)
+    @blp.lean_arguments(CertificateRequestSchema())
+    @blp.lean_response(200, CertificateSchema())
     def post(self, body: dict[str, Any]) -> Any:
         """Called by shop installations: a signed statement of what the license allows on this
         domain, valid 30 days (D22); validate's refusals get no certificate."""

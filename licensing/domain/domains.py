@@ -22,6 +22,13 @@ _ASCII_ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 _LDH_LABEL = re.compile(r"[a-z0-9-]+")
 # WHATWG URL parsing reads a host whose last label is a number (or 0x-hex) as an IPv4 address.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+# A name already in D3's form: lower-case letters, digits and inner hyphens, no `xn--` nor
+# other '--' in a label's third and fourth places, a last label that starts with a letter (so
+# never an IP address). Most shops send exactly this; it needs none of the work below (issue
+# 20), and `normalize_domain` gives it the same answer either way (a property test says so).
+_PLAIN_NAME = re.compile(
+    r"(?!(?:.*\.)?..--)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
 EMPTY_LABEL = "The domain has an empty label (two dots in a row, or a leading dot)."
 IP_ADDRESS = "The domain is an IP address; a license is bound to a domain name."
 
@@ -39,11 +46,22 @@ def normalize_domain(raw: str, *, field: str = "domain") -> str:
     keeps the function idempotent. Anything else D3 rejects raises `Invalid` with code
     DOMAIN_INVALID and `errors` naming `field`.
     """
+    if isinstance(raw, str) and len(raw) <= MAX_NAME_OCTETS and _PLAIN_NAME.fullmatch(raw):
+        return _without_www(raw.split("."), field)
+    return _normalize_any(raw, field)
+
+
+def _normalize_any(raw: object, field: str) -> str:
+    """`normalize_domain` for any input: trimmed, reduced to a URL's host, IDNA-encoded."""
     text = _trimmed_text(raw, field)
     _reject_ip_address(text, field)
     host = _host_of(text, field) if _looks_like_url(text) else text
     _reject_ip_address(host, field)
-    labels = _ascii_labels(host, field)
+    return _without_www(_ascii_labels(host, field), field)
+
+
+def _without_www(labels: list[str], field: str) -> str:
+    """D3: checked ASCII labels, leading `www.` labels dropped while two labels remain."""
     _check_labels(labels, field)
     while labels[0] == "www" and len(labels) > 2:
         labels = labels[1:]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from licensing.adapters.models import License, Release
+from licensing.adapters.prepared import PreparedRead
 from licensing.adapters.signing import PublicJwk, current_signer
 from licensing.domain.certificates import certificate_claims, certificate_expiry
 from licensing.domain.domains import normalize_domain
@@ -19,10 +20,12 @@ from licensing.services.catalog import newest_release_on_or_before
 from licensing.services.validation import LICENSE_FACTS, facts_of, license_facts
 
 # One statement (the hot path): validate's facts and D17's newest allowed release.
-CERTIFICATE_FACTS = LICENSE_FACTS.add_columns(
-    newest_release_on_or_before(License.updates_until, Release.version)
-    .scalar_subquery()
-    .label("newest_release")
+CERTIFICATE_FACTS = PreparedRead(
+    LICENSE_FACTS.add_columns(
+        newest_release_on_or_before(License.updates_until, Release.version)
+        .scalar_subquery()
+        .label("newest_release")
+    )
 )
 
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import bindparam, select
 
 from licensing.adapters.models import License, Release
+from licensing.adapters.prepared import PreparedRead
 from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Invalid
 from licensing.domain.license_keys import canonical_license_key
 from licensing.domain.licenses import LicenseFacts, LicenseStatus, Validation, validate_license
 from licensing.extensions import db
 
-# Built once with bound parameters: each call only binds values (the hot path, issue 9).
-RELEASE_DATE = select(Release.released_at).where(Release.version == bindparam("version"))
+# Compiled once, run on a pooled connection in autocommit: a call binds values and makes one
+# round trip (the hot path, issues 9 and 20).
+RELEASE_DATE = PreparedRead(
+    select(Release.released_at).where(Release.version == bindparam("version"))
+)
 LICENSE_FACTS = select(
     License.key,
     License.domain,
@@ -30,25 +34,30 @@ def validate(*, key: str, domain: str, version: str | None) -> Validation:
     domain = normalize_domain(domain)
     released_at = None
     if version is not None:
-        released_at = db.session.execute(RELEASE_DATE, {"version": version}).scalar_one_or_none()
-        if released_at is None:
+        release = RELEASE_DATE.first(db.engine, version=version)
+        if release is None:
             raise Invalid.field(
                 "version", "The version is not a published release.", code="VERSION_UNKNOWN"
             )
+        released_at = release.released_at
     facts = facts_of(license_facts(key))
     return validate_license(facts, domain=domain, release_published_at=released_at)
 
 
-def license_facts(key: str, statement: Select[Any] = LICENSE_FACTS) -> Row[Any] | None:
-    """The row `statement` (LICENSE_FACTS, or one with more columns) finds for this key, or
-    None for no license (malformed keys included)."""
+FACTS = PreparedRead(LICENSE_FACTS)
+
+
+def license_facts(key: str, read: PreparedRead = FACTS) -> Any:
+    """The row `read` (FACTS, or one of LICENSE_FACTS with more columns) finds for this key,
+    or None for no license (malformed keys included). Committed data only: it reads outside
+    the session's transaction."""
     canonical = canonical_license_key(key)
     if canonical is None:
         return None
-    return db.session.execute(statement, {"key": canonical}).one_or_none()
+    return read.first(db.engine, key=canonical)
 
 
-def facts_of(row: Row[Any] | None) -> LicenseFacts | None:
+def facts_of(row: Any) -> LicenseFacts | None:
     """What validation decides on, from a LICENSE_FACTS row."""
     if row is None:
         return None

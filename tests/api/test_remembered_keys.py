@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from licensing.clock import utcnow
 from licensing.extensions import db
 from tests.factories import Api, import_license, make_key, new_customer, ok, problem
+from tests.statements import statements_sent
 
 
 def revoke_elsewhere(app: Flask, key: str) -> None:
@@ -31,15 +32,8 @@ def test_a_key_revoked_elsewhere_is_401_on_the_next_entitlements_request(
     helpdesk = Api(client, make_key(app, "helpdesk"))
     path = f"/v1/entitlements?customer_id={customer}&department=technical_support&domain={domain}"
     ok(helpdesk.get(path))  # remembered from here on
-    with app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-    record = lambda *args: seen.append(args[2])  # noqa: E731 (statement text)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(app) as seen:
         ok(helpdesk.get(path))
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert len(seen) == 2, seen  # the key rode on the customer's statement
     revoke_elsewhere(app, helpdesk.key)
     answer = helpdesk.get(path)

@@ -18,7 +18,6 @@ NOT_A_ROW = {
     ("g", None): "Flask's per-request globals",
     ("self", None): "an api object's own state (the rate limiter)",
     ("func", "_required_scopes"): "a view marked with the scopes it requires",
-    ("func", "_read_only"): "a view marked as writing nothing (autocommit reads)",
     ("func", "_confirms_key"): "a view whose statement confirms a remembered API key",
     ("func", "_apidoc"): "a view's notes for the OpenAPI document (flask-smorest)",
     ("wrapper", "_apidoc"): "a view's notes for the OpenAPI document (flask-smorest)",

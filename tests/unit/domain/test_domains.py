@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from licensing.domain.domains import normalize_domain
+from licensing.domain.domains import _PLAIN_NAME, _normalize_any, normalize_domain
 from licensing.domain.errors import Invalid
 
 FAST = settings(database=None, deadline=None)
@@ -210,3 +210,25 @@ def test_d3_ip_addresses_are_refused_bare_and_in_urls(address: ipaddress._BaseAd
     literal = f"[{address}]" if address.version == 6 else str(address)
     for raw in (str(address), literal, f"http://{literal}:8080/"):
         assert outcome(raw) is Invalid
+
+
+def _answer(normalize, raw: object) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    try:
+        return "ok", normalize(raw)
+    except Invalid as error:
+        return "refused", str(error.errors)
+
+
+plain_names = st.from_regex(_PLAIN_NAME, fullmatch=True)
+near_plain = st.lists(
+    st.text(alphabet="abcxyzw019-.", min_size=1, max_size=12), min_size=1, max_size=5
+).map(".".join)
+
+
+@FAST
+@given(st.one_of(plain_names, near_plain, st.sampled_from(["www.www.a.com", "a.localhost"])))
+def test_a_plain_name_is_answered_as_any_other_input_is(raw: str) -> None:
+    """Issue 20: names already in D3's form skip the IDNA work; the answer is the same."""
+    assert _answer(normalize_domain, raw) == _answer(
+        lambda text: _normalize_any(text, "domain"), raw
+    )

@@ -123,11 +123,12 @@ def deliver_emails(limit: int) -> None:
 @emails_cli.command("dead-letters")
 @click.option("--limit", default=100, show_default=True)
 def list_dead_emails(limit: int) -> None:
-    """List the emails given up on: id, when, recipient, subject and the last error."""
+    """List the emails given up on: id, when, recipient, subject and the last error (an email
+    that could not be rendered has no subject yet)."""
     for email in emails.dead_letters(limit=limit):
         click.echo(
             f"{email.id}\t{email.dead_at:%Y-%m-%dT%H:%M:%SZ}\t{email.recipient}\t"
-            f"{email.subject}\t{email.last_error}"
+            f"{email.subject or '(not rendered)'}\t{email.last_error}"
         )
 
 

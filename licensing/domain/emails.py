@@ -27,9 +27,9 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def notice_cause(notice_id: int) -> str:
-    """The outbox key of a notice's email: one email per notice, however often it is asked."""
-    return f"notice:{notice_id}"
+# The outbox key of a notice's email is this and the notice's id (`notice:<id>`): one email
+# per notice, however often it is asked.
+NOTICE_CAUSE_PREFIX = "notice:"
 
 
 def format_money(amount: int, currency: str) -> str:

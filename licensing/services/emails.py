@@ -1,6 +1,19 @@
 """The email outbox (D25): an email for each notice about one license, written in the
 notice's own transaction, and sent over SMTP by `emails deliver` (the worker).
 
+The notice's transaction writes the row and its cause only (`notice:<id>`, one per notice);
+the worker renders the message at its first attempt, as of the notice's day
+(`email_messages.render_notice_email`), and keeps it in the row for the retries. Rendering
+a message costs milliseconds, and the scheduling pass writes tens of thousands of notices:
+rendering there made the pass ten times slower. A message that cannot be rendered (its
+notice or license gone, a template that fails) is a failed attempt like a refused send:
+backed off, then dead-lettered.
+
+The recipient is the customer's address at each attempt, not the one of the moment the
+notice was written (which the row keeps until then): an address corrected meanwhile (an
+owner's change, or an operator's fix to a dead-lettered email before `emails retry`) is
+where the message goes, never an address the customer no longer has.
+
 At most once: a row is taken FOR UPDATE SKIP LOCKED and claimed by a conditional UPDATE (so
 two workers never both hold it, on PostgreSQL or SQLite), sent, and marked sent in that same
 transaction. The one window in which a message can go out twice is a crash (or a lost
@@ -17,19 +30,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, func, select, tuple_, update
+from sqlalchemy import String, cast, exists, func, literal, select, tuple_, update
 
 from licensing.adapters.mail import Mailer, MailNotSent, OutgoingMail
-from licensing.adapters.models import Customer, Edition, Email, EmailStatus, License, Notice
-from licensing.adapters.types import insert_for
-from licensing.domain.emails import MAILED_NOTICES, notice_cause
+from licensing.adapters.models import Customer, Email, EmailStatus, License, Notice
+from licensing.adapters.types import UTCDateTime, insert_for
+from licensing.domain.emails import MAILED_NOTICES, NOTICE_CAUSE_PREFIX
 from licensing.domain.errors import NotFound
 from licensing.domain.notices import NoticeType, next_attempt
 from licensing.extensions import db
-from licensing.services.email_messages import notice_message
+from licensing.services.email_messages import NotRenderable, render_notice_email
 from licensing.services.transactions import commit, unit_of_work
 
 NoticeKey = tuple[str, int, str]  # (type, license_id, term_key): a notice's unique key
@@ -45,6 +57,9 @@ def enqueue_for_notices(keys: Iterable[NoticeKey], *, now: datetime) -> int:
     """In the caller's transaction: one email to the owner of each notice named, unless it
     has one already (the unique `cause_key` holds under any race). Returns how many were
     written. The caller has just produced the notices, so they commit or roll back together.
+
+    Only the row and its cause are written, by one INSERT ... SELECT per batch of keys; the
+    message is rendered when it is sent (`deliver`).
     """
     wanted = sorted({key for key in keys if NoticeType(key[0]) in MAILED_NOTICES})
     if not wanted:
@@ -57,40 +72,37 @@ def enqueue_for_notices(keys: Iterable[NoticeKey], *, now: datetime) -> int:
 
 
 def _enqueue(keys: list[NoticeKey], *, now: datetime) -> int:
-    """Each notice read through its unique key's index; none already mailed."""
-    found = db.session.execute(
-        select(Notice, License, Customer, Edition)
+    """Each notice read through its unique key's index; none already mailed. The recipient
+    is the owner's address now; each attempt to send takes it afresh."""
+    rows = (
+        select(
+            literal(NOTICE_CAUSE_PREFIX) + cast(Notice.id, String),
+            Notice.id,
+            Customer.id,
+            Customer.email,
+            literal(EmailStatus.PENDING.value),
+            literal(0),
+            literal(now, UTCDateTime()),
+            literal(now, UTCDateTime()),
+        )
         .join(License, License.id == Notice.license_id)
         .join(Customer, Customer.id == License.customer_id)
-        .join(Edition, Edition.code == License.edition_code)
         .where(tuple_(Notice.type, Notice.license_id, Notice.term_key).in_(keys))
         .where(~exists().where(Email.notice_id == Notice.id))
         .order_by(Notice.id)
-    ).all()
-    rows = [_email_row(*row, now=now) for row in found]
-    if rows:
-        insert = insert_for(db.engine.dialect.name, Email)
-        db.session.execute(insert.values(rows).on_conflict_do_nothing())
-    return len(rows)
-
-
-def _email_row(
-    notice: Notice, license: License, customer: Customer, edition: Edition, *, now: datetime
-) -> dict[str, Any]:
-    message = notice_message(notice, license, customer, edition, public_url=_public_url(), now=now)
-    return {
-        "cause_key": notice_cause(notice.id),
-        "notice_id": notice.id,
-        "customer_id": customer.id,
-        "recipient": customer.email,
-        "subject": message.subject,
-        "text_body": message.text,
-        "html_body": message.html,
-        "status": EmailStatus.PENDING.value,
-        "attempts": 0,
-        "created_at": now,
-        "next_attempt_at": now,
-    }
+    )
+    columns = [
+        "cause_key",
+        "notice_id",
+        "customer_id",
+        "recipient",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+    ]
+    insert = insert_for(db.engine.dialect.name, Email).from_select(columns, rows)
+    return db.session.execute(insert.on_conflict_do_nothing()).rowcount
 
 
 @dataclass(frozen=True)
@@ -150,21 +162,15 @@ def _claim(email: Email) -> bool:
 
 
 def _attempt(email: Email, mailer: Mailer, now: datetime) -> str:
-    mail = OutgoingMail(
-        to=email.recipient,
-        subject=email.subject,
-        text=email.text_body,
-        html=email.html_body,
-        message_id=f"<email-{email.id}@licensing>",
-    )
     email.first_attempt_at = email.first_attempt_at or now
     try:
-        mailer.send(mail)
+        mailer.send(_outgoing(email))
     except Exception as error:  # any failure is one failed attempt, never a stop
-        # Not only MailNotSent: an email the mailer chokes on must be counted and backed
-        # off like any other, or it rolls back uncounted and blocks the outbox forever.
-        reason = str(error) if isinstance(error, MailNotSent) else type(error).__name__
-        email.last_error = reason[:500]
+        # Not only MailNotSent: an email the mailer chokes on, or one that cannot be
+        # rendered, must be counted and backed off like any other, or it rolls back
+        # uncounted and blocks the outbox forever.
+        known = isinstance(error, MailNotSent | NotRenderable)
+        email.last_error = (str(error) if known else type(error).__name__)[:500]
         retry_at = next_attempt(
             first_attempt_at=email.first_attempt_at, attempts=email.attempts, now=now
         )
@@ -175,6 +181,27 @@ def _attempt(email: Email, mailer: Mailer, now: datetime) -> str:
         return "failed"
     email.status, email.sent_at, email.last_error = EmailStatus.SENT.value, now, None
     return "sent"
+
+
+def _outgoing(email: Email) -> OutgoingMail:
+    """The message, rendered at the first attempt that can (then kept in the row, so that
+    every retry sends the same words), to the owner's address as it is now."""
+    if email.subject is None or email.text_body is None:
+        message = render_notice_email(email.notice_id, public_url=_public_url())
+        email.subject, email.text_body = message.subject, message.text
+        email.html_body = message.html
+    if email.customer_id is not None:
+        customer = db.session.get(Customer, email.customer_id)
+        if customer is None:
+            raise NotRenderable("could not be addressed: its customer is gone")
+        email.recipient = customer.email
+    return OutgoingMail(
+        to=email.recipient,
+        subject=email.subject,
+        text=email.text_body,
+        html=email.html_body,
+        message_id=f"<email-{email.id}@licensing>",
+    )
 
 
 def dead_letters(*, limit: int = 100) -> list[Email]:

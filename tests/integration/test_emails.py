@@ -13,6 +13,7 @@ import time_machine
 from flask import Flask
 from sqlalchemy import func, select
 
+from licensing.adapters.mail import OutgoingMail
 from licensing.adapters.models import Email, License, Notice
 from licensing.clock import utcnow
 from licensing.domain.notices import NoticeType
@@ -39,6 +40,24 @@ def count(app: Flask, model: Any) -> int:
 def deliver(app: Flask, at: datetime) -> emails.EmailReport:
     with app.app_context():
         return emails.deliver(mailer=app.extensions["mailer"], now=at)
+
+
+class Recorder:
+    """A mailer that keeps what it is given (the message as the outbox renders it)."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMail] = []
+
+    def send(self, mail: OutgoingMail) -> None:
+        self.sent.append(mail)
+
+
+def rendered(app: Flask, at: datetime) -> list[OutgoingMail]:
+    """Send what is due at `at` to a recorder: the outbox rows are rendered from then on."""
+    recorder = Recorder()
+    with app.app_context():
+        emails.deliver(mailer=recorder, now=at)
+    return recorder.sent
 
 
 def owned_license(admin: Api, *, purchased_at: str, name: str = "Ann Owner") -> dict[str, Any]:
@@ -83,7 +102,15 @@ def test_d25_reminder_states_the_exact_renewal_price_and_the_last_preferential_d
     license = owned_license(admin, purchased_at="2025-12-01T09:30:00Z", name="<b>Ann & Co</b>")
     with time_machine.travel("2026-11-26T00:00:00Z", tick=False):
         assert "produced 1" in app.test_cli_runner().invoke(args=["events", "schedule"]).output
+    unrendered = outbox(app)[-1]
+    assert (unrendered.subject, unrendered.text_body, unrendered.html_body) == (None, None, None)
+    sent = rendered(app, datetime(2026, 11, 26, 0, 0, 5, tzinfo=UTC))  # the worker, 5 s later
     reminder = outbox(app)[-1]
+    assert (sent[-1].subject, sent[-1].text, sent[-1].html) == (
+        reminder.subject,
+        reminder.text_body,
+        reminder.html_body,
+    )
     assert reminder.subject == "Updates for ann.example.com end soon: renew now"
     text = " ".join(reminder.text_body.split())
     assert "Your updates for ann.example.com end on Tuesday 1 December 2026." in text
@@ -108,6 +135,7 @@ def test_d25_scheduling_twice_mails_each_notice_once(app: Flask, admin: Api) -> 
     with time_machine.travel("2026-12-27T00:00:00Z", tick=False):  # expired; window closing
         app.test_cli_runner().invoke(args=["events", "schedule"])
         app.test_cli_runner().invoke(args=["events", "schedule"])
+    rendered(app, datetime(2026, 12, 27, tzinfo=UTC))
     subjects = [email.subject for email in outbox(app)]
     assert subjects == [
         "Your Shop Pro license for ann.example.com",
@@ -271,9 +299,10 @@ def test_d25_an_email_that_cannot_be_composed_fails_alone_and_the_next_goes_out(
             domain="ben.example.com",
             purchased_at="2026-11-02T00:00:00Z",
         )
-    with app.app_context(), unit_of_work():
+    with app.app_context(), unit_of_work():  # rendered before 0020, so sent as it stands
         first = db.session.execute(select(Email).order_by(Email.id)).scalars().first()
         first.subject = "Your Shop Pro\r\nBcc: thief@example.com license"
+        first.text_body = "Your license is ready."
     assert deliver(app, T0) == emails.EmailReport(sent=1, failed=1)
     bad, good = outbox(app)
     assert (bad.status, bad.attempts, bad.next_attempt_at) == (

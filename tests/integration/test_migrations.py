@@ -168,3 +168,39 @@ def test_d24_migration_0014_index_holds_at_head_and_goes_on_downgrade(empty_app:
         with pytest.raises(sa.exc.IntegrityError):
             db.session.execute(CUSTOMER, {"id": 3, "email": "dora@example.com"})
         db.session.rollback()
+
+
+AN_EMAIL = sa.text(
+    "INSERT INTO emails (cause_key, customer_id, recipient, subject, text_body, status, "
+    "attempts, created_at, next_attempt_at) VALUES (:cause, 1, 'a@example.com', :subject, "
+    ":body, 'pending', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+)
+
+
+def test_d25_migration_0020_keeps_rendered_emails_and_undoes_only_when_all_are_rendered(
+    empty_app: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0020 lets an email wait unrendered; an email rendered before it is kept as it is.
+    The downgrade stops (nothing changed) while an email has no words yet."""
+    with empty_app.app_context():
+        upgrade(revision="0019")
+        db.session.execute(CUSTOMER, {"id": 1, "email": "a@example.com"})
+        db.session.execute(AN_EMAIL, {"cause": "old", "subject": "Hello", "body": "Words."})
+        db.session.commit()
+        upgrade(revision="0020")
+        db.session.execute(AN_EMAIL, {"cause": "new", "subject": None, "body": None})
+        db.session.commit()
+        kept = db.session.execute(sa.text("SELECT cause_key, subject, text_body FROM emails"))
+        assert sorted(kept) == [("new", None, None), ("old", "Hello", "Words.")]
+        with pytest.raises(SystemExit):
+            downgrade(revision="0019")
+        db.session.rollback()
+        assert "1 email(s) have no subject or body yet" in capsys.readouterr().err
+        assert _version() == "0020"
+        db.session.execute(sa.text("DELETE FROM emails WHERE cause_key = 'new'"))
+        db.session.commit()
+        downgrade(revision="0019")
+        assert _version() == "0019"
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(AN_EMAIL, {"cause": "newer", "subject": None, "body": None})
+        db.session.rollback()

@@ -20,10 +20,15 @@ class EmailStatus(StrEnum):
 
 
 class Email(db.Model):
-    """One message: rendered when its cause is written, sent by `emails deliver`.
+    """One message, written with its cause and sent by `emails deliver`.
 
     `cause_key` names what it comes from (`notice:<id>` for a notice) and is unique, so a
     cause mails at most once however often the code that writes it runs.
+
+    A notice's email is written without its words (`subject` and `text_body` NULL, migration
+    0020): the first attempt to send it renders it as of the notice's day and keeps it here,
+    so every retry sends the same message. `recipient` is the owner's address when the row was
+    written, then the one each attempt sent to (the customer's address at that moment).
     """
 
     __tablename__ = "emails"
@@ -37,8 +42,8 @@ class Email(db.Model):
     notice_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notices.id"), unique=True)
     customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    text_body: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    text_body: Mapped[str | None] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int]

@@ -22,7 +22,7 @@ from licensing.extensions import db
 from licensing.services import revenue_report
 from tests.factories import Api, created, import_license, make_key, new_customer, ok, problem
 from tests.fakes import FakeGateway, charge, dispute, intent, signed, stripe_event
-from tests.integration.test_hot_paths import statements
+from tests.statements import statements_sent
 
 KINDS = [kind.value for kind in OrderKind]  # upgrade included once it is a kind
 
@@ -307,7 +307,7 @@ def test_revenue_report_reads_the_months_of_its_period_through_an_index(app: Fla
     not by reading every order; sequential scans are priced out (a tiny table would
     otherwise be scanned, which says nothing about a million rows)."""
     with app.app_context():
-        with statements(app) as seen:
+        with statements_sent(app) as seen:
             revenue_report.revenue_report(period=period("2026-01", "2026-12"), edition=None)
         assert len(seen) == 1  # one statement, grouped in SQL
         conn = db.session.connection()

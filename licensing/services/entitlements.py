@@ -1,4 +1,4 @@
-"""The helpdesk's question, answered from facts loaded in two SQL statements at most."""
+"""The helpdesk's question, answered from facts loaded in one SQL statement."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, or_, select, union_all
+from sqlalchemy import Select, Subquery, bindparam, case, func, or_, outerjoin, select, true
 from sqlalchemy.orm import aliased
 
 from licensing.adapters.models import Ban, Customer, Edition, License, Partner, Quote, Release
-from licensing.adapters.ownership import owned_at, owner_at, ownership_candidates
+from licensing.adapters.ownership import owned_at, owner_at
 from licensing.adapters.prepared import PreparedRead
 from licensing.adapters.types import UTCDateTime
 from licensing.domain.desk import DeskAnswer, desk_at
@@ -63,20 +63,18 @@ def entitlement(
     at: datetime,
     key_to_confirm: int | None = None,
 ) -> EntitlementAnswer:
-    """Load the facts (customer and ban and release, and whether the caller's remembered
-    API key is still active: one statement; the domain's license with its partner: a
-    second), then let `domain.entitlements.decide` answer."""
+    """Load the facts in one statement (the customer, the ban, the release, whether the
+    caller's remembered API key is still active, and the domain's license with its
+    partner), then let `domain.entitlements.decide` answer."""
     normalized = normalize_domain(domain) if domain is not None else None
-    customer, current_version, version_known = _customer_facts(
-        customer_id, version, at, key_to_confirm
-    )
-    if version is not None and not version_known:
+    customer, facts = _customer_facts(customer_id, version, at, key_to_confirm, domain=normalized)
+    if version is not None and not facts.known:
         raise Invalid.field(
             "version", "The version is not a published release.", code="VERSION_UNKNOWN"
         )
-    row = None
+    row = None  # the domain's license, when the question is about one the customer may hold
     if department is Department.TECHNICAL_SUPPORT and normalized and customer.live_license_count:
-        row = _domain_license(normalized, customer_id, at)
+        row = facts if facts.key is not None else None
     license = _license_facts(row)
     decision = decide(
         department=department,
@@ -93,16 +91,17 @@ def entitlement(
         domain=normalized,
         license_key=row.key if shown and row is not None else None,
         partner=_partner(row) if decision.partner_routed and row is not None else None,
-        version_current=None if version is None else version == current_version,
+        version_current=None if version is None else version == facts.current,
         desk=desk_at(at),
     )
 
 
-def _customer_facts_statement() -> Select[Any]:
+def _customer_facts_statement(domain_license: Subquery | None = None) -> Select[Any]:
     """One statement: the customer, the ban applying at `:at` (D11), how many live licenses
     they held at `:at` (R6 reading: refunded or revoked ones do not count; D21: a license
     transferred after `:at` is still its previous owner's) and the best edition among them,
-    and the current release (R10), with `:version` known or not.
+    and the current release (R10), with `:version` known or not; with `domain_license`, its
+    row's columns beside them (NULL when it has none).
 
     Built once, with bound parameters, so each request only binds values to a statement
     SQLAlchemy has already compiled (the hot path's cost is the database, not Python)."""
@@ -123,52 +122,45 @@ def _customer_facts_statement() -> Select[Any]:
         .scalar_subquery()
     )
     live = License.status != LicenseStatus.REVOKED.value  # active or suspended (D4)
-    owned = owned_at(bindparam("customer_id"), at)  # D21
-    held = select(func.count(License.id)).where(owned, live)
-    best = (
-        select(License.edition_code)
+    # The customer's live licenses at `:at` (D21), found once for both the count and the best.
+    owned = (
+        select(License.edition_code, Edition.priority)
         .join(Edition, Edition.code == License.edition_code)
-        .where(owned, live)
-        .order_by(Edition.priority.desc())
-        .limit(1)
+        .where(owned_at(bindparam("customer_id"), at), live)
+        .cte("owned")
     )
+    held = select(func.count()).select_from(owned)
+    best = select(owned.c.edition_code).order_by(owned.c.priority.desc()).limit(1)
     current = (
         select(Release.version).order_by(Release.released_at.desc(), Release.id.desc()).limit(1)
     )
     known = select(func.count(Release.id)).where(Release.version == bindparam("version"))
-    return (
-        select(
-            Customer.id,
-            Ban.id.label("ban_id"),
-            Ban.reason,
-            Ban.ends_at,
-            held.correlate(Customer).scalar_subquery().label("held"),
-            best.correlate(Customer).scalar_subquery().label("best"),
-            current.scalar_subquery().label("current"),
-            known.scalar_subquery().label("known"),
-            api_keys.key_is_active().label("key_active"),
-        )
-        .outerjoin(Ban, Ban.id == active_ban)
-        .where(Customer.id == bindparam("customer_id"))
-    )
+    joined = outerjoin(Customer, Ban, Ban.id == active_ban)
+    columns = [
+        Customer.id,
+        Ban.id.label("ban_id"),
+        Ban.reason,
+        Ban.ends_at,
+        held.scalar_subquery().label("held"),
+        best.scalar_subquery().label("best"),
+        current.scalar_subquery().label("current"),
+        known.scalar_subquery().label("known"),
+        api_keys.key_is_active().label("key_active"),
+    ]
+    if domain_license is not None:
+        joined = joined.outerjoin(domain_license, true())
+        columns += list(domain_license.c)
+    return select(*columns).select_from(joined).where(Customer.id == bindparam("customer_id"))
 
 
 def _domain_license_statement() -> Select[Any]:
-    """One statement: the live license on `:domain`, else the latest on it that this customer
-    owned at `:at` (a revoked one explains itself as LICENSE_INACTIVE), with its owner at
-    `:at` (D21: a transfer made after `:at` has not happened yet) and its partner's contacts.
-
-    The licenses looked at are the live one on the domain and the customer's (now, or before
-    a transfer after `:at`), each reached through an index."""
+    """The live license on `:domain`, else the latest on it that this customer owned at
+    `:at` (a revoked one explains itself as LICENSE_INACTIVE), with its owner at `:at` (D21:
+    a transfer made after `:at` has not happened yet) and its partner's contacts. Every
+    license ever bound to the domain is reached through `ix_licenses_domain`."""
     at = bindparam("at", type_=UTCDateTime())
-    customer_id = bindparam("customer_id")
-    domain = bindparam("domain")
     owner = owner_at(License, at)
-    live = aliased(License)
-    candidates = union_all(
-        select(live.id).where(live.domain == domain, live.status != LicenseStatus.REVOKED.value),
-        *ownership_candidates(customer_id, at),
-    )
+    live = License.status != LicenseStatus.REVOKED.value
     return (
         select(
             License.key,
@@ -184,32 +176,41 @@ def _domain_license_statement() -> Select[Any]:
             Partner.support_url,
         )
         .outerjoin(Partner, Partner.id == License.partner_id)
-        .where(
-            License.id.in_(candidates),
-            License.domain == domain,
-            or_(License.status != LicenseStatus.REVOKED.value, owner == customer_id),
-        )
-        .order_by(
-            case((License.status != LicenseStatus.REVOKED.value, 0), else_=1), License.id.desc()
-        )
+        .where(License.domain == bindparam("domain"), or_(live, owner == bindparam("customer_id")))
+        .order_by(case((live, 0), else_=1), License.id.desc())
         .limit(1)
     )
 
 
-# Compiled once, each run in autocommit on a pooled connection: one round trip apiece.
-CUSTOMER_FACTS = PreparedRead(_customer_facts_statement())
-DOMAIN_LICENSE = PreparedRead(_domain_license_statement())
+def _entitlement_facts_statement() -> Select[Any]:
+    """The customer's facts and, beside them, the domain's license (its columns NULL when
+    there is none): what a ticket needs, in one statement and one round trip."""
+    return _customer_facts_statement(_domain_license_statement().subquery("domain_license"))
+
+
+# Compiled once, run in autocommit on a pooled connection: one round trip.
+CUSTOMER_FACTS = PreparedRead(_customer_facts_statement())  # warranty tickets
+ENTITLEMENT_FACTS = PreparedRead(_entitlement_facts_statement())
 
 
 def _customer_facts(
-    customer_id: int, version: str | None, at: datetime, key_to_confirm: int | None = None
-) -> tuple[CustomerFacts, str | None, bool]:
-    row = CUSTOMER_FACTS.first(
+    customer_id: int,
+    version: str | None,
+    at: datetime,
+    key_to_confirm: int | None = None,
+    *,
+    domain: str | None = None,
+) -> tuple[CustomerFacts, Any]:
+    """The customer's facts, and the row they came in (with the domain's license when a
+    `domain` is given); 404 for no such customer, 401 for a remembered key revoked since."""
+    read = CUSTOMER_FACTS if domain is None else ENTITLEMENT_FACTS
+    row = read.first(
         db.engine,
         customer_id=customer_id,
         at=at,
         version=version or "",
         key_id=key_to_confirm or 0,
+        **({} if domain is None else {"domain": domain}),
     )
     api_keys.confirm(key_to_confirm, None if row is None else row.key_active)
     if row is None:
@@ -220,11 +221,7 @@ def _customer_facts(
     facts = CustomerFacts(
         customer_id=row.id, active_ban=ban, live_license_count=row.held, best_edition=row.best
     )
-    return facts, row.current, bool(row.known)
-
-
-def _domain_license(domain: str, customer_id: int, at: datetime):  # type: ignore[no-untyped-def]
-    return DOMAIN_LICENSE.first(db.engine, domain=domain, customer_id=customer_id, at=at)
+    return facts, row
 
 
 def _license_facts(row) -> DomainLicense | None:  # type: ignore[no-untyped-def]
@@ -258,7 +255,7 @@ def warranty_entitlement(
 ) -> WarrantyAnswer:
     """R16: warranty tickets are open while the quote's month of warranty runs, to the
     customer whose quote it is (two statements: the customer's facts, then the quote)."""
-    customer, _, _ = _customer_facts(customer_id, None, at, key_to_confirm)
+    customer, _ = _customer_facts(customer_id, None, at, key_to_confirm)
     quote = db.session.execute(
         select(Quote.customer_id, Quote.warranty_starts_at, Quote.warranty_until).where(
             Quote.id == quote_id

@@ -32,6 +32,8 @@ class License(db.Model):
         # D18's upcoming expiries (active licenses by month of updates_until and edition)
         # and the notice schedule, read from the index alone (issue 20).
         Index("ix_licenses_status_updates_until", "status", "updates_until", "edition_code"),
+        # Every license ever bound to a domain (the helpdesk's question, issue 20).
+        Index("ix_licenses_domain", "domain"),
         # D4: one live license per domain, enforced by the database on both engines.
         Index(
             "uq_licenses_live_domain",

@@ -9,6 +9,7 @@ from flask import Flask
 from licensing.adapters import signing
 from licensing.adapters.mail import SmtpMailer
 from licensing.adapters.payments import PaymentGateway, StripeGateway
+from licensing.adapters.prepared import init_prepared_reads
 from licensing.adapters.replica import database_config, init_replica
 from licensing.adapters.types import enforce_sqlite_foreign_keys
 from licensing.settings import Settings
@@ -50,6 +51,7 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     configure_logging()
     db.init_app(app)
     init_replica(app, settings.database_replica_url)
+    init_prepared_reads(app, settings.database_url)
     with app.app_context():
         enforce_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))

@@ -22,6 +22,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from licensing import create_app
+from licensing.adapters import prepared
 from licensing.adapters.replica import replica_engine
 from licensing.adapters.signing import private_pem
 from licensing.extensions import db
@@ -78,9 +79,9 @@ def dispose(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    replica = replica_engine(app)
-    if replica is not None:
-        replica.dispose()
+    for engine in (replica_engine(app), app.extensions.get(prepared.EXTENSION)):
+        if engine is not None:
+            engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,11 @@ a 40 us driver call: the session, its transaction, the ORM's execution and its r
 `PreparedRead` keeps what SQLAlchemy gives (the statement written once in Core, compiled
 for the engine's dialect, its columns' types converting values both ways) and drops the
 rest: it compiles the statement the first time an engine's dialect asks, then each call
-takes a connection from the engine's pool, runs the SQL in autocommit (one statement, one
-round trip, no BEGIN or ROLLBACK) and gives the row back with its values converted.
+takes a connection from the pool, runs the SQL and gives the row back with its values
+converted. On PostgreSQL the pool is one of its own (`init_prepared_reads`): connections in
+autocommit, so one statement is one round trip (no BEGIN, no ROLLBACK, nothing to reset when
+a connection goes back), named `licensing-hot` in `pg_stat_activity`. On SQLite (one file,
+tests and `make run`) the primary's pool serves, its SELECTs opening no transaction anyway.
 
 A driver error reaches the app as SQLAlchemy's own (`DBAPIError.instance`), so the API's
 problem handlers answer it as they answer any other (503 DATABASE_UNAVAILABLE for a lost
@@ -21,9 +24,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select
+from flask import Flask, current_app
+from sqlalchemy import Engine, Select, create_engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+
+from licensing.adapters.replica import engine_options
+from licensing.extensions import db
+
+EXTENSION = "prepared_reads"
+HOT_APPLICATION = "licensing-hot"
+
+
+def init_prepared_reads(app: Flask, url: str) -> None:
+    """On PostgreSQL, the autocommit pool the hot reads use; it opens connections when
+    first used (a sync worker opens one)."""
+    if url.startswith("postgresql"):
+        options = engine_options(url, HOT_APPLICATION)
+        app.extensions[EXTENSION] = create_engine(
+            url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **options
+        )
+
+
+def reads_engine() -> Engine:
+    """The engine the hot reads run on: their own on PostgreSQL, the primary's on SQLite."""
+    return current_app.extensions.get(EXTENSION) or db.engine
 
 
 @dataclass(frozen=True)
@@ -37,13 +62,14 @@ class _Compiled:
 
 
 class PreparedRead:
-    """`read.first(engine, key=...)`: the statement's first row, or None."""
+    """`read.first(key=...)`: the statement's first row, or None (`engine=` another engine)."""
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
-    def first(self, engine: Engine, **params: Any) -> Any:
+    def first(self, engine: Engine | None = None, **params: Any) -> Any:
+        engine = engine or reads_engine()
         compiled = self._by_dialect.get(engine.dialect.name) or self._compile(engine.dialect)
         values = {**compiled.defaults, **params}
         for name, convert in compiled.binds:
@@ -51,7 +77,7 @@ class PreparedRead:
         arguments: Any = values
         if compiled.positional is not None:
             arguments = tuple(values[name] for name in compiled.positional)
-        connection = engine.raw_connection()
+        connection = _connect(engine)
         try:
             row = _fetch_one(engine.dialect, connection, compiled.sql, arguments)
         finally:
@@ -92,15 +118,22 @@ class PreparedRead:
         return made
 
 
+def _connect(engine: Engine) -> Any:
+    """A pooled connection; a database that cannot be reached as SQLAlchemy's error."""
+    try:
+        return engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            None, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True
+        ) from error
+
+
 def _fetch_one(dialect: Dialect, connection: Any, sql: str, arguments: Any) -> Any:
-    """The first row, read in autocommit; a driver error as SQLAlchemy's, the connection
-    discarded when the database dropped it."""
+    """The first row; a driver error as SQLAlchemy's, the connection discarded when the
+    database dropped it."""
     driver = connection.driver_connection
-    autocommit = dialect.name == "postgresql"
     cursor = None
     try:
-        if autocommit:
-            driver.autocommit = True  # the pool's other users find it as they left it
         cursor = driver.cursor()
         cursor.execute(sql, arguments)
         return cursor.fetchone()
@@ -113,5 +146,3 @@ def _fetch_one(dialect: Dialect, connection: Any, sql: str, arguments: Any) -> A
     finally:
         if cursor is not None:
             cursor.close()
-        if autocommit and connection.is_valid:
-            driver.autocommit = False

@@ -47,7 +47,9 @@ def normalize_domain(raw: str, *, field: str = "domain") -> str:
     DOMAIN_INVALID and `errors` naming `field`.
     """
     if isinstance(raw, str) and len(raw) <= MAX_NAME_OCTETS and _PLAIN_NAME.fullmatch(raw):
-        return _without_www(raw.split("."), field)
+        labels = raw.split(".")
+        if labels[-1] != "localhost":  # the one rule of `_check_labels` such a name can break
+            return _without_www(labels)
     return _normalize_any(raw, field)
 
 
@@ -57,12 +59,13 @@ def _normalize_any(raw: object, field: str) -> str:
     _reject_ip_address(text, field)
     host = _host_of(text, field) if _looks_like_url(text) else text
     _reject_ip_address(host, field)
-    return _without_www(_ascii_labels(host, field), field)
-
-
-def _without_www(labels: list[str], field: str) -> str:
-    """D3: checked ASCII labels, leading `www.` labels dropped while two labels remain."""
+    labels = _ascii_labels(host, field)
     _check_labels(labels, field)
+    return _without_www(labels)
+
+
+def _without_www(labels: list[str]) -> str:
+    """D3: leading `www.` labels dropped while two labels remain."""
     while labels[0] == "www" and len(labels) > 2:
         labels = labels[1:]
     return ".".join(labels)

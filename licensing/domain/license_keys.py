@@ -12,6 +12,7 @@ GROUP_SYMBOLS = 5
 
 _BASE = len(ALPHABET)
 _VALUE_OF = {symbol: value for value, symbol in enumerate(ALPHABET)}
+_SYMBOLS = frozenset(ALPHABET)
 # Crockford decoding: symbols easily mistyped for a digit read as that digit.
 _TYPO_TO_SYMBOL = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
@@ -55,10 +56,10 @@ def canonical_license_key(raw: object) -> str | None:
     """
     if not isinstance(raw, str):
         return None
-    typed = "".join(ch for ch in raw if ch != "-" and not ch.isspace())
+    typed = "".join(raw.replace("-", "").split())  # split(): at any run of whitespace
     if not typed.isascii() or len(typed) != KEY_SYMBOLS:
         return None
     symbols = typed.upper().translate(_TYPO_TO_SYMBOL)
-    if any(symbol not in _VALUE_OF for symbol in symbols) or not _is_valid(symbols):
+    if not _SYMBOLS.issuperset(symbols) or not _is_valid(symbols):
         return None
     return _grouped(symbols)

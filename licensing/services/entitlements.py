@@ -205,7 +205,6 @@ def _customer_facts(
     `domain` is given); 404 for no such customer, 401 for a remembered key revoked since."""
     read = CUSTOMER_FACTS if domain is None else ENTITLEMENT_FACTS
     row = read.first(
-        db.engine,
         customer_id=customer_id,
         at=at,
         version=version or "",

@@ -12,7 +12,6 @@ from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Invalid
 from licensing.domain.license_keys import canonical_license_key
 from licensing.domain.licenses import LicenseFacts, LicenseStatus, Validation, validate_license
-from licensing.extensions import db
 
 # Compiled once, run on a pooled connection in autocommit: a call binds values and makes one
 # round trip (the hot path, issues 9 and 20).
@@ -34,7 +33,7 @@ def validate(*, key: str, domain: str, version: str | None) -> Validation:
     domain = normalize_domain(domain)
     released_at = None
     if version is not None:
-        release = RELEASE_DATE.first(db.engine, version=version)
+        release = RELEASE_DATE.first(version=version)
         if release is None:
             raise Invalid.field(
                 "version", "The version is not a published release.", code="VERSION_UNKNOWN"
@@ -54,7 +53,7 @@ def license_facts(key: str, read: PreparedRead = FACTS) -> Any:
     canonical = canonical_license_key(key)
     if canonical is None:
         return None
-    return read.first(db.engine, key=canonical)
+    return read.first(key=canonical)
 
 
 def facts_of(row: Any) -> LicenseFacts | None:

@@ -147,3 +147,17 @@ def test_readyz_is_503_problem_when_the_database_is_unreachable() -> None:
         problem(client.get("/readyz"), 503, "DATABASE_UNAVAILABLE")
     finally:
         dispose(broken)
+
+
+def test_the_hot_paths_are_503_problems_when_the_database_is_unreachable() -> None:
+    """Their `PreparedRead`s fail as the session would: 503 DATABASE_UNAVAILABLE."""
+    broken = create_app(
+        settings_for("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1")
+    )
+    body = {"key": "Z8W9B-B157H-93QAA-K9W3Y-77GQC", "domain": "shop.example.com"}
+    try:
+        client = broken.test_client()
+        for path in ("/v1/licenses/validate", "/v1/licenses/certificate"):
+            problem(client.post(path, json=body), 503, "DATABASE_UNAVAILABLE")
+    finally:
+        dispose(broken)

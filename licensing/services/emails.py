@@ -32,20 +32,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, func, literal, select, tuple_, update
+from sqlalchemy import String, cast, exists, func, literal, select, update
 
 from licensing.adapters.mail import Mailer, MailNotSent, OutgoingMail
 from licensing.adapters.models import Customer, Email, EmailStatus, License, Notice
 from licensing.adapters.types import UTCDateTime, insert_for
 from licensing.domain.emails import MAILED_NOTICES, NOTICE_CAUSE_PREFIX
 from licensing.domain.errors import NotFound
-from licensing.domain.notices import NoticeType, next_attempt
+from licensing.domain.notices import next_attempt
 from licensing.extensions import db
 from licensing.services.email_messages import NotRenderable, render_notice_email
 from licensing.services.transactions import commit, unit_of_work
 
-NoticeKey = tuple[str, int, str]  # (type, license_id, term_key): a notice's unique key
-KEYS_PER_QUERY = 500  # well under SQLite's limit of bound parameters in one statement
+IDS_PER_QUERY = 500  # well under SQLite's limit of bound parameters in one statement
 
 
 def _public_url() -> str:
@@ -53,27 +52,25 @@ def _public_url() -> str:
     return current_app.config["SETTINGS"].public_url
 
 
-def enqueue_for_notices(keys: Iterable[NoticeKey], *, now: datetime) -> int:
-    """In the caller's transaction: one email to the owner of each notice named, unless it
-    has one already (the unique `cause_key` holds under any race). Returns how many were
-    written. The caller has just produced the notices, so they commit or roll back together.
+def enqueue_for_notices(notice_ids: Iterable[int], *, now: datetime) -> int:
+    """In the caller's transaction: one email to the owner of each notice named (the ids of
+    notices the caller has just written, so they commit or roll back together), for the
+    types that are mailed, unless it has one already (the unique `cause_key` holds under any
+    race). Returns how many were written.
 
-    Only the row and its cause are written, by one INSERT ... SELECT per batch of keys; the
-    message is rendered when it is sent (`deliver`).
+    Only the row and its cause are written, by one INSERT ... SELECT per batch of ids (each
+    notice reached through its primary key); the message is rendered when it is sent
+    (`deliver`).
     """
-    wanted = sorted({key for key in keys if NoticeType(key[0]) in MAILED_NOTICES})
-    if not wanted:
-        return 0
-    db.session.flush()
+    wanted = sorted(set(notice_ids))
     written = 0
-    for start in range(0, len(wanted), KEYS_PER_QUERY):
-        written += _enqueue(wanted[start : start + KEYS_PER_QUERY], now=now)
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        written += _enqueue(wanted[start : start + IDS_PER_QUERY], now=now)
     return written
 
 
-def _enqueue(keys: list[NoticeKey], *, now: datetime) -> int:
-    """Each notice read through its unique key's index; none already mailed. The recipient
-    is the owner's address now; each attempt to send takes it afresh."""
+def _enqueue(notice_ids: list[int], *, now: datetime) -> int:
+    """The recipient is the owner's address now; each attempt to send takes it afresh."""
     rows = (
         select(
             literal(NOTICE_CAUSE_PREFIX) + cast(Notice.id, String),
@@ -87,7 +84,8 @@ def _enqueue(keys: list[NoticeKey], *, now: datetime) -> int:
         )
         .join(License, License.id == Notice.license_id)
         .join(Customer, Customer.id == License.customer_id)
-        .where(tuple_(Notice.type, Notice.license_id, Notice.term_key).in_(keys))
+        .where(Notice.id.in_(notice_ids))
+        .where(Notice.type.in_(sorted(MAILED_NOTICES)))
         .where(~exists().where(Email.notice_id == Notice.id))
         .order_by(Notice.id)
     )

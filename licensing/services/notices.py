@@ -32,11 +32,14 @@ SCHEDULE_BATCH = 2000
 SIGNATURE_HEADER = "Licensing-Signature"
 
 
-def _insert_new(rows: list[dict[str, Any]]) -> None:
-    """Insert notices, skipping any already produced (the unique key is type+license+term)."""
-    if rows:  # one statement compiled once, the rows sent as a batch (executemany)
-        insert = insert_for(db.engine.dialect.name, Notice.__table__).on_conflict_do_nothing()
-        db.session.execute(insert, rows)
+def _insert_new(rows: list[dict[str, Any]]) -> list[int]:
+    """Insert notices, skipping any already produced (the unique key is type+license+term);
+    the ids of those inserted now."""
+    if not rows:
+        return []
+    # One statement compiled once, the rows sent in batches (SQLAlchemy's insertmanyvalues).
+    insert = insert_for(db.engine.dialect.name, Notice.__table__).on_conflict_do_nothing()
+    return list(db.session.scalars(insert.returning(Notice.id), rows))
 
 
 def license_facts(license: Any) -> dict[str, Any]:
@@ -57,7 +60,7 @@ def emit(
     """Produce a notice in the caller's transaction, once per (type, license, term_key), and
     its email to the license's owner in the same transaction (D25)."""
     db.session.flush()
-    _insert_new(
+    made = _insert_new(
         [
             {
                 "type": notice_type.value,
@@ -68,7 +71,7 @@ def emit(
             }
         ]
     )
-    emails.enqueue_for_notices([(notice_type.value, license.id, term_key)], now=now)
+    emails.enqueue_for_notices(made, now=now)
 
 
 SCHEDULED = (
@@ -120,10 +123,7 @@ def schedule(*, now: datetime) -> int:
             for license in batch
             for due in due_notices(license.updates_until, now)
         ]
-        _insert_new(rows)
-        emails.enqueue_for_notices(
-            [(row["type"], row["license_id"], row["term_key"]) for row in rows], now=now
-        )
+        emails.enqueue_for_notices(_insert_new(rows), now=now)
         commit()
         produced += len(rows)
         after.update(after_until=batch[-1].updates_until, after_id=batch[-1].id)

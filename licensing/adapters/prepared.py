@@ -14,7 +14,9 @@ tests and `make run`) the primary's pool serves, its SELECTs opening no transact
 
 A driver error reaches the app as SQLAlchemy's own (`DBAPIError.instance`), so the API's
 problem handlers answer it as they answer any other (503 DATABASE_UNAVAILABLE for a lost
-database), and a connection the database dropped is discarded from the pool.
+database). A connection the database dropped is discarded, and with it the pool's idle
+ones (a restart dropped them all), as SQLAlchemy's own connections do: one request fails,
+the next ones reconnect.
 """
 
 from __future__ import annotations
@@ -80,6 +82,15 @@ class PreparedRead:
         connection = _connect(engine)
         try:
             row = _fetch_one(engine.dialect, connection, compiled.sql, arguments)
+        except DBAPIError as error:
+            if error.connection_invalidated:  # the database went away: so did the idle ones
+                engine.dispose()
+            raise
+        except Exception:  # the statement failed, the connection is as it was
+            raise
+        except BaseException:  # interrupted mid-statement (a worker's timeout): never reused
+            connection.invalidate()
+            raise
         finally:
             connection.close()
         if row is None:
@@ -99,9 +110,7 @@ class PreparedRead:
             if convert is not None:
                 binds.append((name, convert))
         columns = list(self.statement.selected_columns)
-        results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        )
+        results = tuple(_result_processor(column, dialect) for column in columns)
         made = _Compiled(
             sql=compiled.string,
             positional=tuple(compiled.positiontup) if compiled.positional else None,
@@ -116,6 +125,15 @@ class PreparedRead:
         )
         self._by_dialect[dialect.name] = made
         return made
+
+
+def _result_processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column type's conversion of a driver value. Without the driver's type code, which
+    a type such as PostgreSQL's Numeric needs: such a column is refused here, at compile."""
+    try:
+        return column.type.dialect_impl(dialect).result_processor(dialect, None)
+    except Exception as error:
+        raise TypeError(f"PreparedRead cannot convert the column {column.key!r}") from error
 
 
 def _connect(engine: Engine) -> Any:
@@ -138,10 +156,16 @@ def _fetch_one(dialect: Dialect, connection: Any, sql: str, arguments: Any) -> A
         cursor.execute(sql, arguments)
         return cursor.fetchone()
     except dialect.loaded_dbapi.Error as error:
-        if dialect.is_disconnect(error, driver, cursor):
+        lost = dialect.is_disconnect(error, driver, cursor)
+        if lost:
             connection.invalidate(error)
         raise DBAPIError.instance(
-            sql, arguments, error, dialect.loaded_dbapi.Error, hide_parameters=True
+            sql,
+            arguments,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
         ) from error
     finally:
         if cursor is not None:

@@ -91,15 +91,19 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def render_notice_email(notice_id: int | None, *, public_url: str) -> Message:
-    """The email about notice `notice_id`, as of the notice's day; NotRenderable when what it
-    needs is gone or does not make a message (the outbox counts that as a failed attempt)."""
+def render_notice_email(
+    notice_id: int | None, customer_id: int | None, *, public_url: str
+) -> Message:
+    """The email about notice `notice_id` to customer `customer_id` (the owner the notice
+    was written for, whom the email goes to, even if the license has changed hands since),
+    as of the notice's day; NotRenderable when what it needs is gone or does not make a
+    message (the outbox counts that as a failed attempt)."""
     found = None
-    if notice_id is not None:
+    if notice_id is not None and customer_id is not None:
         found = db.session.execute(
             select(Notice, License, Customer)
             .join(License, License.id == Notice.license_id)
-            .join(Customer, Customer.id == License.customer_id)
+            .join(Customer, Customer.id == customer_id)
             .where(Notice.id == notice_id)
         ).one_or_none()
     if found is None:

@@ -185,7 +185,7 @@ def _outgoing(email: Email) -> OutgoingMail:
     """The message, rendered at the first attempt that can (then kept in the row, so that
     every retry sends the same words), to the owner's address as it is now."""
     if email.subject is None or email.text_body is None:
-        message = render_notice_email(email.notice_id, public_url=_public_url())
+        message = render_notice_email(email.notice_id, email.customer_id, public_url=_public_url())
         email.subject, email.text_body = message.subject, message.text
         email.html_body = message.html
     if email.customer_id is not None:

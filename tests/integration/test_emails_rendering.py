@@ -178,3 +178,22 @@ def test_d25_the_email_goes_to_the_owners_address_at_delivery(
     assert (first.status, first.recipient) == ("sent", "ann.new@example.com")
     assert (second.status, second.attempts) == ("pending", 1)
     assert second.last_error and "thief" not in second.last_error
+
+
+def test_d25_a_notices_email_greets_the_owner_it_goes_to_after_a_transfer(
+    app: Flask, admin: Api
+) -> None:
+    """Written for Ann, rendered after the license passed to Ben (D21): it is Ann's email,
+    addressed to her and greeting her; Ben's name is not in it."""
+    license = reminder_due(admin)
+    rendered(app, SCHEDULED_AT)
+    schedule(app, SCHEDULED_AT)
+    reminder = outbox(app)[-1]
+    ben = new_customer(admin, name="Ben Buyer")
+    with time_machine.travel(SCHEDULED_AT + timedelta(hours=1), tick=False):
+        transfer = {"customer_id": ben["id"], "note": "The shop was sold"}
+        ok(admin.post(f"/v1/licenses/{license['key']}/transfer", json=transfer))
+    mails = rendered(app, SCHEDULED_AT + timedelta(hours=2))
+    mail = next(m for m in mails if f"<email-{reminder.id}@" in (m.message_id or ""))
+    assert mail.to == license["email"]
+    assert "Ann Owner" in mail.text and "Ben Buyer" not in mail.text

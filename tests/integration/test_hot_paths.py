@@ -3,6 +3,7 @@ no lazy loads; and the probes (healthz, readyz)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from licensing import create_app
 from licensing.domain.entitlements import Department
@@ -161,3 +162,51 @@ def test_the_hot_paths_are_503_problems_when_the_database_is_unreachable() -> No
             problem(client.post(path, json=body), 503, "DATABASE_UNAVAILABLE")
     finally:
         dispose(broken)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_hot_reads_reconnect_after_the_database_dropped_their_connections(
+    app: Flask, pg_admin_engine: Any
+) -> None:
+    """A restart (here: the hot pool's backends terminated) fails one request with 503; the
+    next ones reconnect, as the session's pool does."""
+    name = f"hot-test-{uuid.uuid4().hex[:8]}"
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).update_query_dict(
+        {"application_name": name}
+    )
+    hot = create_app(settings_for(url.render_as_string(hide_password=False)))
+    body = {"key": "Z8W9B-B157H-93QAA-K9W3Y-77GQC", "domain": "shop.example.com"}
+    try:
+        client = hot.test_client()
+        assert client.post("/v1/licenses/validate", json=body).status_code == 200
+        with pg_admin_engine.connect() as conn:
+            ended = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = :name"
+                ),
+                {"name": name},
+            ).scalar_one()
+        assert ended >= 1
+        problem(client.post("/v1/licenses/validate", json=body), 503, "DATABASE_UNAVAILABLE")
+        for _ in range(3):
+            assert client.post("/v1/licenses/validate", json=body).status_code == 200
+    finally:
+        dispose(hot)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_entitlements_reach_the_domains_license_through_its_index(
+    app: Flask, shop: dict[str, Any]
+) -> None:
+    with app.app_context():
+        with statements_sent(app) as seen:
+            hot_calls(shop)["entitlements"]()
+        [(statement, parameters)] = seen
+        conn = db.session.connection()
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        cursor = conn.connection.driver_connection.cursor()
+        cursor.execute(f"EXPLAIN {statement}", parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        db.session.rollback()
+    assert "ix_licenses_domain" in plan, plan

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, Select, create_engine
+from sqlalchemy import Engine, Select, create_engine, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
@@ -41,7 +41,7 @@ HOT_APPLICATION = "licensing-hot"
 def init_prepared_reads(app: Flask, url: str) -> None:
     """On PostgreSQL, the autocommit pool the hot reads use; it opens connections when
     first used (a sync worker opens one)."""
-    if url.startswith("postgresql"):
+    if make_url(url).get_backend_name() == "postgresql":
         options = engine_options(url, HOT_APPLICATION)
         app.extensions[EXTENSION] = create_engine(
             url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **options

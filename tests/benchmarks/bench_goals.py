@@ -24,8 +24,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +46,7 @@ from tests.benchmarks.bench_hot_paths import (  # noqa: E402
     ENTITLEMENTS_LUA,
     URL,
     VALIDATE_LUA,
+    answering,
     lua_list,
     prepare,
     signing_key_env,
@@ -91,14 +90,7 @@ def serve(setting: str, root: Path, url: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         server_command(setting, root), cwd=root, env=env, stderr=subprocess.DEVNULL
     )  # the access lines are still written, to nowhere: the terminal is not the bottleneck
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{setting} did not start")
+    return answering(process, f"http://127.0.0.1:{PORT}/healthz", setting)
 
 
 def loads(licenses: list[dict[str, str]], customers: list[int], key: str) -> dict[str, str | None]:

@@ -165,14 +165,19 @@ def serve(url: str, rate_limit: str) -> subprocess.Popen[bytes]:
         "wsgi:app",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
-    for _ in range(100):
+    return answering(process, f"http://127.0.0.1:{PORT}/readyz", "gunicorn")
+
+
+def answering(process: subprocess.Popen[bytes], url: str, what: str) -> subprocess.Popen[bytes]:
+    """`process`, once `url` answers (30 s at most; else it is killed)."""
+    for _ in range(150):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=1):
+            with urllib.request.urlopen(url, timeout=1):
                 return process
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError("gunicorn did not become ready")
+    raise RuntimeError(f"{what} did not start")
 
 
 def wrk(path: str, script: str | None = None) -> dict[str, float]:

@@ -227,7 +227,7 @@ near_plain = st.lists(
 
 @FAST
 @given(st.one_of(plain_names, near_plain, st.sampled_from(["www.www.a.com", "a.localhost"])))
-def test_a_plain_name_is_answered_as_any_other_input_is(raw: str) -> None:
+def test_d3_a_plain_name_is_answered_as_any_other_input_is(raw: str) -> None:
     """Issue 20: names already in D3's form skip the IDNA work; the answer is the same."""
     assert _answer(normalize_domain, raw) == _answer(
         lambda text: _normalize_any(text, "domain"), raw

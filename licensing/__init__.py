@@ -12,6 +12,7 @@ from licensing.adapters.payments import PaymentGateway, StripeGateway
 from licensing.adapters.prepared import init_prepared_reads
 from licensing.adapters.replica import database_config, init_replica
 from licensing.adapters.types import enforce_sqlite_foreign_keys
+from licensing.api.json_answers import OrjsonProvider
 from licensing.settings import Settings
 
 API_TITLE = "Licensing"
@@ -24,6 +25,7 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     `payments` replaces the Stripe gateway (unit tests of the fulfilment rules use a fake).
     """
     app = Flask(__name__, static_folder=None)
+    app.json = OrjsonProvider(app)
     instance = Path(app.root_path).parent / "instance"
     settings = config or Settings.from_env(instance_path=instance)
     if settings.database_url.startswith("sqlite:///"):
@@ -40,7 +42,6 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        JSON_SORT_KEYS=False,
     )
     from licensing import cli
     from licensing.adapters import models  # noqa: F401  (tables for migrations)

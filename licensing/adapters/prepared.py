@@ -36,6 +36,10 @@ from licensing.extensions import db
 
 EXTENSION = "prepared_reads"
 HOT_APPLICATION = "licensing-hot"
+# psycopg's client-side cursor holds its whole result in the client, so one cursor per
+# connection serves every read (kept in the pool's record of the connection, which forgets it
+# with the connection). sqlite3's keeps its statement open until closed: one per read there.
+_CURSOR = "prepared_reads_cursor"
 
 
 def init_prepared_reads(app: Flask, url: str) -> None:
@@ -150,9 +154,13 @@ def _fetch_one(dialect: Dialect, connection: Any, sql: str, arguments: Any) -> A
     """The first row; a driver error as SQLAlchemy's, the connection discarded when the
     database dropped it."""
     driver = connection.driver_connection
-    cursor = None
+    kept = dialect.name == "postgresql"
+    cursor = connection.info.get(_CURSOR) if kept else None
     try:
-        cursor = driver.cursor()
+        if cursor is None:
+            cursor = driver.cursor()
+            if kept:
+                connection.info[_CURSOR] = cursor
         cursor.execute(sql, arguments)
         return cursor.fetchone()
     except dialect.loaded_dbapi.Error as error:
@@ -168,5 +176,5 @@ def _fetch_one(dialect: Dialect, connection: Any, sql: str, arguments: Any) -> A
             connection_invalidated=lost,
         ) from error
     finally:
-        if cursor is not None:
+        if cursor is not None and not kept:
             cursor.close()

@@ -19,7 +19,9 @@ from licensing.api.fields import (
     OmitNoneSchema,
     Pattern,
     QueryId,
+    instant_text,
     page_schema,
+    present,
 )
 from licensing.api.idempotency import idempotent
 from licensing.clock import utcnow
@@ -27,6 +29,7 @@ from licensing.domain.access import HELPDESK
 from licensing.domain.bans import BanReason
 from licensing.domain.domains import normalize_domain
 from licensing.domain.entitlements import Department, EntitlementCode, Priority
+from licensing.domain.periods import rfc3339
 from licensing.domain.quotes import WarrantyCode
 from licensing.services import bans, entitlements
 from licensing.services.entitlements import EntitlementView
@@ -115,6 +118,48 @@ class EntitlementSchema(OmitNoneSchema):
     desk = ma.fields.Nested(DeskSchema, required=True)
 
 
+def entitlement_answer(view: EntitlementView) -> dict[str, Any]:
+    """`EntitlementSchema`'s dump, written out for the hot path (issue 20)."""
+    rate, desk = view.paid_work.rate_per_hour, view.desk
+    license, partner, ban, quote = view.license, view.partner, view.ban, view.quote
+    return {
+        "allowed": view.allowed,
+        "code": view.code,
+        "department": view.department,
+        "customer_id": view.customer_id,
+        "priority": view.priority,
+        "paid_work": {"rate_per_hour": {"amount": rate.amount, "currency": rate.currency}},
+        "desk": {
+            "open_now": desk.open_now,
+            "next_opening": rfc3339(desk.next_opening),
+            "clock_starts_at": rfc3339(desk.clock_starts_at),
+            "first_response_due": rfc3339(desk.first_response_due),
+        },
+    } | present(
+        domain=view.domain,
+        license=None
+        if license is None
+        else {
+            "key": license.key,
+            "edition": license.edition,
+            "channel": license.channel,
+            "support_until": rfc3339(license.support_until),
+            "updates_until": rfc3339(license.updates_until),
+        },
+        partner=None
+        if partner is None
+        else {"id": partner.id, "name": partner.name, "support_email": partner.support_email}
+        | present(support_url=partner.support_url),
+        ban=None
+        if ban is None
+        else {"id": ban.id, "reason": ban.reason, "ends_at": instant_text(ban.ends_at)},
+        version_current=view.version_current,
+        quote=None
+        if quote is None
+        else {"id": quote.id} | present(warranty_until=instant_text(quote.warranty_until)),
+    )
+
+
 class BanSchema(ma.Schema):
     id = Id(dump_only=True)
     customer_id = Id(required=True)
@@ -145,7 +190,7 @@ class Entitlements(MethodView):
     @confirms_key
     @requires(HELPDESK)
     @blp.lean_arguments(EntitlementArgsSchema(), location="query")
-    @blp.lean_response(200, EntitlementSchema())
+    @blp.lean_response(200, EntitlementSchema(), entitlement_answer)
     def get(self, args: dict[str, Any]) -> EntitlementView:
         """May this customer open this ticket, how urgent is it, and when is it due?
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,17 +86,33 @@ def _unreadable(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _unreadable(item, f"{path}.{index}" if path else str(index))
 
 
+# One decoder for every body: json.loads would build a decoder and its scanner per call.
+_DECODER = json.JSONDecoder(
+    parse_int=lambda literal: _number(literal, int),
+    parse_float=lambda literal: _number(literal, float),
+    parse_constant=lambda name: _NotANumber(),
+)
+# Where an unreadable value can come from: a lone surrogate or a NUL only as a \\u escape
+# (UTF-8 cannot carry a surrogate, and JSON refuses a raw control character), NaN and
+# Infinity by name, a number too long only as a run of that many number characters, and one
+# beyond a float's range only with an exponent (or as such a run). A body with none of them
+# holds nothing the walk would find.
+_MAY_BE_UNREADABLE = re.compile(
+    rb"\\u|NaN|Infinity|[0-9][eE]|[-+.0-9eE]{%d,}" % (MAX_NUMBER_CHARS + 1)
+)
+
+
 def decode(data: bytes) -> Any:
     """The body's value, or 400 MALFORMED_JSON, or 422 naming each unreadable field."""
     try:
-        value = json.loads(
-            data.decode("utf-8"),
-            parse_int=lambda literal: _number(literal, int),
-            parse_float=lambda literal: _number(literal, float),
-            parse_constant=lambda name: _NotANumber(),
-        )
+        text = data.decode("utf-8")
+        if text.startswith("\ufeff"):  # as json.loads: a BOM is not JSON
+            raise ValueError("a byte order mark")
+        value = _DECODER.decode(text)
     except (UnicodeDecodeError, ValueError):  # JSONDecodeError is a ValueError
         raise _malformed() from None
+    if _MAY_BE_UNREADABLE.search(data) is None:  # the walk below would find nothing
+        return value
     errors: dict[str, list[str]] = {}
     for path, message in _unreadable(value, ""):
         errors.setdefault(path or "_body", []).append(message)

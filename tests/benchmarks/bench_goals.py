@@ -6,7 +6,8 @@
 For 1,000 and 1,000,000 licenses (BENCH_SIZES), in a schema of its own on PostgreSQL
 (TEST_DATABASE_URL): migrate, seed with the demo generator, VACUUM ANALYZE. Then, RUNS
 rounds; in each, every server setting (BENCH_SERVERS) is started in turn and wrk drives
-`/healthz` (the ceiling), validate and entitlements for BENCH_DURATION at BENCH_CONNECTIONS;
+`/healthz` (the ceiling), validate, certificate and entitlements for BENCH_DURATION at
+BENCH_CONNECTIONS, each after an uncounted warm-up of BENCH_WARMUP on the same server;
 with COMPARE, the other revision's server (built in a temporary git worktree with its own
 venv, see bench_compare.py) takes its turn in every round too, on the same database, so
 both see the same machine. Each figure is the median of the rounds; the ceiling is the best
@@ -60,6 +61,11 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # `granian:<workers>[x<threads>]` serves with granian when it is installed (not by default).
 SERVERS = os.environ.get("BENCH_SERVERS", "sync:2,sync:3,sync:4").split(",")
 PORT = 8766
+# Each path's load runs this long, uncounted, before its measured run on the same server: a
+# fresh worker's first requests pay once for what every later one reuses (its connection,
+# each statement's compilation and its first plans, lazy imports), up to 90 ms each, which
+# would otherwise land in a 10-second run's p99.
+WARMUP = os.environ.get("BENCH_WARMUP", "2s")
 Results = dict[tuple[str, str, int, str], list[dict[str, float]]]
 
 
@@ -115,6 +121,7 @@ def one_round(who: str, root: Path, url: str, size: int, scripts: dict, results:
         server = serve(setting, root, url)
         try:
             for path, script in scripts.items():
+                wrk_at(path, script, WARMUP)  # not counted: see WARMUP
                 got = wrk_at(path, script)
                 results[(who, setting, size, path)].append(got)
                 print(f"  {who} {setting} {size:,} {path}: {got}", flush=True)
@@ -123,10 +130,10 @@ def one_round(who: str, root: Path, url: str, size: int, scripts: dict, results:
             server.wait(timeout=30)
 
 
-def wrk_at(path: str, script: str | None) -> dict[str, float]:
+def wrk_at(path: str, script: str | None, duration: str | None = None) -> dict[str, float]:
     hot.PORT = PORT  # bench_hot_paths' wrk() reads these at each call
     hot.CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-    hot.DURATION = os.environ.get("BENCH_DURATION", "10s")
+    hot.DURATION = duration or os.environ.get("BENCH_DURATION", "10s")
     return wrk("/healthz" if script is None else "/", script)
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, func, literal, select, update
+from sqlalchemy import String, cast, exists, func, literal, select, text, update
 
 from licensing.adapters.mail import Mailer, MailNotSent, OutgoingMail
 from licensing.adapters.models import Customer, Email, EmailStatus, License, Notice
@@ -99,7 +99,14 @@ def _enqueue(notice_ids: list[int], *, now: datetime) -> int:
         "created_at",
         "next_attempt_at",
     ]
-    insert = insert_for(db.engine.dialect.name, Email).from_select(columns, rows)
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        # Planned afresh each time: the statement's text is the same for every batch, so
+        # psycopg prepares it, and a generic plan made while the outbox held the pass's first
+        # batches scans it whole once it holds the rest (23 s against 8 s for a pass of
+        # 51,920 notices at 1M licenses). Until the caller's transaction ends.
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    insert = insert_for(dialect, Email).from_select(columns, rows)
     return db.session.execute(insert.on_conflict_do_nothing()).rowcount
 
 

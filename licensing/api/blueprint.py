@@ -59,7 +59,7 @@ class Blueprint(flask_smorest.Blueprint):
     ) -> Callable[[F], F]:
         """`response(status_code, schema)` in the document; at request time `answer` writes
         the view's result as a plain dict, the schema's `dump` written out (about a quarter of
-        its cost; tests/test_hot_answers.py holds the two equal on generated results)."""
+        its cost; tests/unit/test_hot_answers.py holds the two equal on generated results)."""
 
         def decorate(func: F) -> F:
             @wraps(func)

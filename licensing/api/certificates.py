@@ -13,11 +13,11 @@ from licensing.api.fields import (
     Instant,
     OmitNoneSchema,
     ShopCheckSchema,
-    instant_text,
     present,
 )
 from licensing.api.rate_limits import rate_limited
 from licensing.clock import utcnow
+from licensing.domain.periods import rfc3339_or_none
 from licensing.services import certificates
 from licensing.services.certificates import CertificateIssue
 
@@ -45,7 +45,7 @@ class CertificateSchema(OmitNoneSchema):
 def certificate_answer(issue: CertificateIssue) -> dict[str, Any]:
     """`CertificateSchema`'s dump, written out for the hot path (issue 20)."""
     return {"valid": issue.valid, "code": issue.code} | present(
-        certificate=issue.certificate, expires_at=instant_text(issue.expires_at)
+        certificate=issue.certificate, expires_at=rfc3339_or_none(issue.expires_at)
     )
 
 

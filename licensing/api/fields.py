@@ -11,7 +11,7 @@ import marshmallow as ma
 
 from licensing.adapters.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from licensing.domain.money import CURRENCY
-from licensing.domain.periods import rfc3339
+from licensing.domain.periods import rfc3339_or_none
 
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
 OUT_OF_RANGE = f"An instant must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}."
@@ -66,7 +66,7 @@ class Instant(ma.fields.AwareDateTime):
         super().__init__(format="iso", metadata=metadata, **kwargs)
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any):
-        return instant_text(value)
+        return rfc3339_or_none(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str) or INSTANT_SHAPE.fullmatch(value) is None:
@@ -128,11 +128,6 @@ def present(**fields: Any) -> dict[str, Any]:
     """An answer's optional fields that have a value, as `OmitNoneSchema` dumps them (for the
     hot paths' answers, written without marshmallow)."""
     return {name: value for name, value in fields.items() if value is not None}
-
-
-def instant_text(instant: datetime | None) -> str | None:
-    """An instant as `Instant` dumps it (RFC 3339 UTC), None as None."""
-    return None if instant is None else rfc3339(instant)
 
 
 class PageArgsSchema(ma.Schema):

@@ -19,7 +19,6 @@ from licensing.api.fields import (
     OmitNoneSchema,
     Pattern,
     QueryId,
-    instant_text,
     page_schema,
     present,
 )
@@ -29,7 +28,7 @@ from licensing.domain.access import HELPDESK
 from licensing.domain.bans import BanReason
 from licensing.domain.domains import normalize_domain
 from licensing.domain.entitlements import Department, EntitlementCode, Priority
-from licensing.domain.periods import rfc3339
+from licensing.domain.periods import rfc3339, rfc3339_or_none
 from licensing.domain.quotes import WarrantyCode
 from licensing.services import bans, entitlements
 from licensing.services.entitlements import EntitlementView
@@ -152,11 +151,11 @@ def entitlement_answer(view: EntitlementView) -> dict[str, Any]:
         | present(support_url=partner.support_url),
         ban=None
         if ban is None
-        else {"id": ban.id, "reason": ban.reason, "ends_at": instant_text(ban.ends_at)},
+        else {"id": ban.id, "reason": ban.reason, "ends_at": rfc3339_or_none(ban.ends_at)},
         version_current=view.version_current,
         quote=None
         if quote is None
-        else {"id": quote.id} | present(warranty_until=instant_text(quote.warranty_until)),
+        else {"id": quote.id} | present(warranty_until=rfc3339_or_none(quote.warranty_until)),
     )
 
 

@@ -23,7 +23,6 @@ from licensing.api.fields import (
     ShopCheckSchema,
     Text,
     body_one_of,
-    instant_text,
     page_schema,
     present,
 )
@@ -32,6 +31,7 @@ from licensing.api.rate_limits import rate_limited
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.licenses import Channel, LicenseStatus, Validation
+from licensing.domain.periods import rfc3339_or_none
 from licensing.domain.renewals import RenewalRate
 from licensing.services import licenses, renewals, transfers, validation
 from licensing.services.licenses import LicenseView, NewLicense
@@ -171,7 +171,7 @@ def validation_answer(validation: Validation) -> dict[str, Any]:
     """`ValidationSchema`'s dump, written out for the hot path (issue 20)."""
     return {"valid": validation.valid, "code": validation.code} | present(
         edition=validation.edition,
-        updates_until=instant_text(validation.updates_until),
+        updates_until=rfc3339_or_none(validation.updates_until),
         update_allowed=validation.update_allowed,
     )
 

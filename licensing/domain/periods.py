@@ -91,3 +91,8 @@ def rfc3339(instant: datetime) -> str:
     """An instant as the contract writes it: UTC with `Z` (`2026-11-24T10:00:00Z`)."""
     text = ensure_utc(instant).replace(tzinfo=None).isoformat()
     return f"{text}Z"
+
+
+def rfc3339_or_none(instant: datetime | None) -> str | None:
+    """`rfc3339`, None for no instant (an open end: a ban until lifted, no warranty)."""
+    return None if instant is None else rfc3339(instant)

@@ -12,7 +12,7 @@ from licensing.adapters.models import Ban, CustomerEvent
 from licensing.adapters.pagination import Page
 from licensing.domain.bans import BanReason
 from licensing.domain.errors import Conflict, Invalid, NotFound
-from licensing.domain.periods import rfc3339
+from licensing.domain.periods import rfc3339_or_none
 from licensing.extensions import db
 from licensing.services.accounts import get_customer
 from licensing.services.transactions import commit
@@ -81,7 +81,7 @@ def set_ban(
         at=now,
         ban_id=ban.id,
         reason=ban.reason,
-        ends_at=rfc3339(ends_at) if ends_at else None,
+        ends_at=rfc3339_or_none(ends_at),
     )
     commit()
     return ban_view(ban)

@@ -23,7 +23,7 @@ from licensing.domain.orders import (
     paid_too_late,
     payment_taken_back,
 )
-from licensing.domain.periods import rfc3339
+from licensing.domain.periods import rfc3339, rfc3339_or_none
 from licensing.domain.quotes import (
     CANCELLED_BY_REFUND,
     SERVICES_OUTSIDE_SUPPORT,
@@ -354,7 +354,7 @@ def cancel_refunded_work(order: Order, *, actor: str, now: datetime) -> None:
         old=quote.status,
         order_id=order.id,
         refund_reason=order.refund_reason,
-        warranty_until=rfc3339(ends) if ends is not None else None,
+        warranty_until=rfc3339_or_none(ends),
     )
     quote.status = QuoteStatus.CANCELLED.value
     quote.closed_at, quote.warranty_until = now, ends

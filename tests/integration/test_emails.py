@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from licensing.adapters.mail import OutgoingMail
 from licensing.adapters.models import Email, License, Notice
@@ -165,6 +165,25 @@ def test_d25_the_email_is_written_in_the_notices_transaction(app: Flask, admin: 
             notices.emit(row, NoticeType.LICENSE_RENEWED, "order:999", now=utcnow())
             notices.emit(row, NoticeType.LICENSE_RENEWED, "order:999", now=utcnow())  # replay
     assert (count(app, Notice), count(app, Email)) == (2, 2)
+
+
+def test_d25_the_outbox_insert_leaves_the_callers_plan_setting_as_it_was(
+    app: Flask, admin: Api
+) -> None:
+    """On PostgreSQL the outbox INSERT is planned for its values (a generic plan scanned the
+    whole outbox); the rest of the caller's transaction keeps the setting it had."""
+    license = owned_license(admin, purchased_at="2026-11-01T00:00:00Z")
+    with app.app_context():
+        postgresql = db.engine.dialect.name == "postgresql"
+        row = db.session.execute(select(License).where(License.key == license["key"])).scalar_one()
+        with unit_of_work():
+            if postgresql:
+                db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+            notices.emit(row, NoticeType.LICENSE_RENEWED, "order:998", now=utcnow())
+            if postgresql:
+                setting = db.session.execute(text("SHOW plan_cache_mode")).scalar_one()
+                assert setting == "force_generic_plan"
+    assert count(app, Email) == 2  # the license's issue, and this notice's
 
 
 def test_d25_a_refused_email_is_retried_with_backoff_then_sent_once(

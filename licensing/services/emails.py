@@ -14,8 +14,9 @@ notice was written (which the row keeps until then): an address corrected meanwh
 owner's change, or an operator's fix to a dead-lettered email before `emails retry`) is
 where the message goes, never an address the customer no longer has.
 
-At most once: a row is taken FOR UPDATE SKIP LOCKED and claimed by a conditional UPDATE (so
-two workers never both hold it, on PostgreSQL or SQLite), sent, and marked sent in that same
+At most once: a row is taken FOR UPDATE SKIP LOCKED (on SQLite, which has no row locks,
+after taking the database's one write lock: `take_turns_on_sqlite`, as webhook deliveries
+do), so two workers never both hold it; it is sent, and marked sent in that same
 transaction. The one window in which a message can go out twice is a crash (or a lost
 connection to the database) after the SMTP server accepted it and before the commit: the row
 is still pending and is sent again. Every copy carries the same Message-ID
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, func, literal, select, text, update
+from sqlalchemy import String, cast, exists, func, literal, select, text
 
 from licensing.adapters.mail import Mailer, MailNotSent, OutgoingMail
 from licensing.adapters.models import Customer, Email, EmailStatus, License, Notice
@@ -43,7 +44,7 @@ from licensing.domain.errors import NotFound
 from licensing.domain.notices import next_attempt
 from licensing.extensions import db
 from licensing.services.email_messages import NotRenderable, render_notice_email
-from licensing.services.transactions import commit, unit_of_work
+from licensing.services.transactions import commit, take_turns_on_sqlite, unit_of_work
 
 IDS_PER_QUERY = 500  # well under SQLite's limit of bound parameters in one statement
 
@@ -147,6 +148,7 @@ def deliver(*, mailer: Mailer, now: datetime, limit: int = 500) -> EmailReport:
 
 def _send_next(mailer: Mailer, now: datetime) -> str | None:
     """Attempt the next due email no other worker holds; None when none is left."""
+    take_turns_on_sqlite(Email.__tablename__)
     email = db.session.execute(
         select(Email)
         .where(Email.status == EmailStatus.PENDING.value, Email.next_attempt_at <= now)
@@ -154,33 +156,11 @@ def _send_next(mailer: Mailer, now: datetime) -> str | None:
         .limit(1)
         .with_for_update(skip_locked=True)
     ).scalar_one_or_none()
-    if email is None:
-        return None
-    if not _claim(email):
-        return "taken"  # SQLite has no SKIP LOCKED: another worker sent it meanwhile
-    return _attempt(email, mailer, now)
-
-
-def _claim(email: Email) -> bool:
-    """Count the attempt only if the row is as it was read; a worker that lost the race
-    (possible on SQLite only) updates nothing and leaves the email alone."""
-    claimed = db.session.execute(
-        update(Email)
-        .where(
-            Email.id == email.id,
-            Email.attempts == email.attempts,
-            Email.status == EmailStatus.PENDING.value,
-        )
-        .values(attempts=Email.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        return False
-    db.session.refresh(email)
-    return True
+    return None if email is None else _attempt(email, mailer, now)
 
 
 def _attempt(email: Email, mailer: Mailer, now: datetime) -> str:
+    email.attempts += 1
     email.first_attempt_at = email.first_attempt_at or now
     try:
         mailer.send(_outgoing(email))

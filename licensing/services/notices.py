@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, literal, select, text, tuple_
+from sqlalchemy import and_, bindparam, exists, literal, select, tuple_
 
 from licensing.adapters.models import Delivery, License, Notice, Subscriber
 from licensing.adapters.notice_sender import NoticeSender
@@ -26,7 +26,7 @@ from licensing.domain.notices import (
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
 from licensing.services import emails
-from licensing.services.transactions import commit, unit_of_work
+from licensing.services.transactions import commit, take_turns_on_sqlite, unit_of_work
 
 SCHEDULE_BATCH = 2000
 SIGNATURE_HEADER = "Licensing-Signature"
@@ -176,11 +176,7 @@ def deliver(*, sender: NoticeSender, now: datetime, limit: int = 500) -> Deliver
 
 def _deliver_next(sender: NoticeSender, now: datetime) -> str | None:
     """Attempt the next due delivery no other machine holds; None when none is left."""
-    if db.engine.dialect.name == "sqlite":
-        # SQLite has no row locks (SKIP LOCKED means nothing there): take its one write lock
-        # before choosing, so that two workers on one SQLite file take turns instead of
-        # both sending the same delivery. PostgreSQL needs nothing of the kind.
-        db.session.execute(text("UPDATE deliveries SET id = id WHERE 0"))
+    take_turns_on_sqlite(Delivery.__tablename__)
     delivery = db.session.execute(
         select(Delivery)
         .where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,3 +83,12 @@ def _guarded(action: Callable[[], None], on_conflict: Conflicts | None) -> None:
             if violated(error, markers):
                 raise conflict from None
         raise
+
+
+def take_turns_on_sqlite(table: str) -> None:
+    """Before a worker chooses a row of `table` to work on (FOR UPDATE SKIP LOCKED): on
+    SQLite, which has no row locks, take the database's one write lock now, so that two
+    workers on one file take turns instead of both taking the same row. PostgreSQL's SKIP
+    LOCKED needs nothing of the kind."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text(f"UPDATE {table} SET id = id WHERE 0"))

@@ -13,18 +13,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from licensing.adapters.payments import (
+from licensing.adapters.payments import PaymentIntentRef, RefundRef, RefundStatus, StripeGateway
+from licensing.adapters.stripe_events import (
     ChargeRefunded,
     DisputeClosed,
     DisputeOpened,
     PaymentAttemptFailed,
     PaymentCancelled,
     PaymentEvent,
-    PaymentIntentRef,
     PaymentSucceeded,
-    RefundRef,
-    RefundStatus,
-    StripeGateway,
     WebhookEvent,
 )
 from licensing.domain.errors import PaymentFailed, UpstreamUnavailable

@@ -23,7 +23,7 @@ from licensing.api import (
     reports,
 )
 from licensing.api.auth import SECURITY_SCHEME, authenticate_request
-from licensing.api.fields import JSON_VALUE, text_without_nul
+from licensing.api.fields import text_without_nul
 from licensing.api.hygiene import init_hygiene
 from licensing.api.json_body import decode_json_body
 from licensing.api.links import OpenApiLinks
@@ -31,6 +31,7 @@ from licensing.api.page_shell import init_pages
 from licensing.api.problems import ProblemApi
 from licensing.api.rate_limits import OFF, ValidateRateLimit, count_client
 from licensing.api.request_metrics import init_request_metrics
+from licensing.api.shared_schemas import JSON_VALUE
 from licensing.settings import Settings
 
 BLUEPRINTS = (

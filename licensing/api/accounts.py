@@ -9,16 +9,9 @@ from flask.views import MethodView
 
 from licensing.api.auth import current_principal, requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import (
-    EmailAddress,
-    HistoryEventSchema,
-    Id,
-    Instant,
-    OmitNoneSchema,
-    Text,
-    http_url,
-)
+from licensing.api.fields import EmailAddress, Id, Instant, Text, http_url
 from licensing.api.idempotency import idempotent
+from licensing.api.shared_schemas import HistoryEventSchema, OmitNoneSchema
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.services import accounts

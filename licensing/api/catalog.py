@@ -13,14 +13,12 @@ from licensing.api.fields import (
     EDITION_CODES,
     VERSION_PATTERN,
     Instant,
-    MoneySchema,
-    PageArgsSchema,
     Pattern,
     StrictInteger,
     Text,
-    page_schema,
 )
 from licensing.api.idempotency import idempotent
+from licensing.api.shared_schemas import MoneySchema, PageArgsSchema, page_schema
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.money import MINIMUM_LIST_PRICE, Money

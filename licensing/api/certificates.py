@@ -9,13 +9,9 @@ from flask.views import MethodView
 
 from licensing.api.auth import public
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import (
-    Instant,
-    OmitNoneSchema,
-    ShopCheckSchema,
-    present,
-)
+from licensing.api.fields import Instant
 from licensing.api.rate_limits import rate_limited
+from licensing.api.shared_schemas import OmitNoneSchema, ShopCheckSchema, present
 from licensing.clock import utcnow
 from licensing.domain.periods import rfc3339_or_none
 from licensing.services import certificates

@@ -11,21 +11,15 @@ from flask.views import MethodView
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.dependencies import payment_gateway
-from licensing.api.fields import (
+from licensing.api.fields import LICENSE_KEY, NO_NUL, Domain, EditionCode, Id, Instant, Text
+from licensing.api.idempotency import Withheld, idempotent
+from licensing.api.shared_schemas import (
     JSON_REF,
-    LICENSE_KEY,
-    NO_NUL,
-    Domain,
-    EditionCode,
     HistoryEventSchema,
-    Id,
-    Instant,
     MoneySchema,
     OmitNoneSchema,
-    Text,
     body_one_of,
 )
-from licensing.api.idempotency import Withheld, idempotent
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.orders import OrderKind, OrderStatus

@@ -1,4 +1,6 @@
-"""Shared schema pieces: instants, money, strict integers, pages (contract: Conventions)."""
+"""Shared field types and their patterns: instants, strict integers and ids, trimmed text,
+domains, editions, versions, URLs (contract: Conventions). The schemas the blueprints share
+are in `shared_schemas.py`."""
 
 from __future__ import annotations
 
@@ -9,8 +11,6 @@ from typing import Any
 
 import marshmallow as ma
 
-from licensing.adapters.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from licensing.domain.money import CURRENCY
 from licensing.domain.periods import rfc3339_or_none
 
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
@@ -107,87 +107,11 @@ class QueryId(ma.fields.Integer):
         super().__init__(**kwargs)
 
 
-class MoneySchema(ma.Schema):
-    """D1: integer minor units plus an ISO 4217 code; this service sells in USD."""
-
-    amount = StrictInteger(required=True, validate=ma.validate.Range(min=0, max=10**12))
-    currency = ma.fields.String(required=True, validate=ma.validate.OneOf([CURRENCY]))
-
-
-class OmitNoneSchema(ma.Schema):
-    """Optional fields (`edition?` in the contract) are left out rather than sent as null."""
-
-    OPTIONAL: tuple[str, ...] = ()
-
-    @ma.post_dump
-    def _drop_absent(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return {k: v for k, v in data.items() if not (k in self.OPTIONAL and v is None)}
-
-
-def present(**fields: Any) -> dict[str, Any]:
-    """An answer's optional fields that have a value, as `OmitNoneSchema` dumps them (for the
-    hot paths' answers, written without marshmallow)."""
-    return {name: value for name, value in fields.items() if value is not None}
-
-
-class PageArgsSchema(ma.Schema):
-    limit = ma.fields.Integer(
-        load_default=DEFAULT_LIMIT, validate=ma.validate.Range(min=1, max=MAX_LIMIT)
-    )
-    cursor = ma.fields.String(
-        load_default=None,
-        validate=ma.validate.Length(max=200),
-        metadata={
-            "description": "the `next_cursor` of the previous page, as given (a cursor this "
-            "service did not give out, or whose row is gone, is 422 naming `cursor`)",
-            "minLength": 1,
-            "pattern": "^[A-Za-z0-9_-]+$",  # URL-safe base64, unpadded
-        },
-    )
-
-
-def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
-    """The contract's list shape: `{"items": [...], "next_cursor": "..."|null}`."""
-    return type(
-        name,
-        (ma.Schema,),
-        {
-            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
-            "next_cursor": ma.fields.String(allow_none=True, required=True),
-        },
-    )
-
-
-class SignedLinkSchema(ma.Schema):
-    """A link for people (a page), signed with SECRET_KEY, and when it stops working."""
-
-    url = ma.fields.String(required=True)
-    expires_at = Instant(required=True)
-
-
 # The characters Python's str.strip() removes (str.isspace), which ECMA-262's \s does not
 # quite match: text must have one character outside them.
 WHITE_SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # Text never holds U+0000 (licensing/api/json_body.py refuses it: PostgreSQL cannot store it).
 NO_NUL = "^[^\\u0000]*$"
-
-
-# Any JSON value whose text holds no U+0000 (a component of the document, by this name).
-JSON_REF = "#/components/schemas/JsonValue"
-JSON_VALUE = {
-    "description": "any JSON value; no text in it holds U+0000",
-    "anyOf": [
-        {"type": ["null", "boolean"]},
-        {"type": "number", "minimum": -(10**39), "maximum": 10**39},  # json_body: 40 characters
-        {"type": "string", "pattern": NO_NUL},
-        {"type": "array", "items": {"$ref": JSON_REF}},
-        {
-            "type": "object",
-            "propertyNames": {"pattern": NO_NUL},
-            "additionalProperties": {"$ref": JSON_REF},
-        },
-    ],
-}
 
 
 def text_without_nul(self: Any, field: ma.fields.Field, ret: dict[str, Any], **kwargs: Any) -> dict:
@@ -250,15 +174,6 @@ class EmailAddress(ma.fields.Email):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class HistoryEventSchema(ma.Schema):
-    """One line of an append-only history: what happened, who did it, when, with what."""
-
-    type = ma.fields.String(required=True)
-    actor = ma.fields.String(required=True)
-    at = Instant(required=True)
-    data = ma.fields.Dict(required=True)
-
-
 # D3's shape for the document: dotted labels of letters, digits and inner hyphens (never
 # `--` third and fourth, which IDNA keeps for xn-- labels), a last label that starts with a
 # letter and is not `localhost`, at most 253 characters. D3 itself (licensing/domain/domains.py)
@@ -303,26 +218,8 @@ class EditionCode(ma.fields.String):
 LICENSE_KEY = ma.validate.Length(min=1, max=100)
 
 
-class ShopCheckSchema(ma.Schema):
-    """What a shop installation sends to validate or to get a certificate: key and domain."""
-
-    key = ma.fields.String(
-        required=True,
-        validate=LICENSE_KEY,
-        metadata={"description": "any text; a key that matches no license is NOT_FOUND"},
-    )
-    domain = Domain(required=True)
-
-
 # A published release's version (R10): 5.2 or 5.2.1, optionally with a suffix such as -rc1.
 VERSION_PATTERN = r"^[0-9]+(\.[0-9]+){0,3}([-+][0-9A-Za-z.-]{1,20})?$"
-
-
-def body_one_of(*schemas: type[ma.Schema]) -> dict[str, Any]:
-    """`blp.doc` for a JSON body documented as exactly one of these schemas (by a field each
-    fixes, such as an order's `kind`); the view's own schema reads it and names what is
-    missing or not allowed."""
-    return {"requestBody": {"content": {"application/json": {"schema": {"oneOf": list(schemas)}}}}}
 
 
 # An http(s) URL as the document gives it: a host name with a letter TLD (or, `local=True`,

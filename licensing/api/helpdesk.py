@@ -10,19 +10,9 @@ from flask.views import MethodView
 
 from licensing.api.auth import confirms_key, current_principal, key_to_confirm, requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import (
-    VERSION_PATTERN,
-    Domain,
-    Id,
-    Instant,
-    MoneySchema,
-    OmitNoneSchema,
-    Pattern,
-    QueryId,
-    page_schema,
-    present,
-)
+from licensing.api.fields import VERSION_PATTERN, Domain, Id, Instant, Pattern, QueryId
 from licensing.api.idempotency import idempotent
+from licensing.api.shared_schemas import MoneySchema, OmitNoneSchema, page_schema, present
 from licensing.clock import utcnow
 from licensing.domain.access import HELPDESK
 from licensing.domain.bans import BanReason

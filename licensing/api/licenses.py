@@ -10,24 +10,19 @@ from flask.views import MethodView
 
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import (
-    VERSION_PATTERN,
-    Domain,
-    EditionCode,
+from licensing.api.fields import VERSION_PATTERN, Domain, EditionCode, Id, Instant, Text
+from licensing.api.idempotency import idempotent
+from licensing.api.rate_limits import rate_limited
+from licensing.api.shared_schemas import (
     HistoryEventSchema,
-    Id,
-    Instant,
     MoneySchema,
     OmitNoneSchema,
     PageArgsSchema,
     ShopCheckSchema,
-    Text,
     body_one_of,
     page_schema,
     present,
 )
-from licensing.api.idempotency import idempotent
-from licensing.api.rate_limits import rate_limited
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN, ANY_PARTNER, CHECKOUT, FINANCE, HELPDESK
 from licensing.domain.licenses import Channel, LicenseStatus, Validation

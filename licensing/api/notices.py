@@ -9,8 +9,9 @@ from flask.views import MethodView
 
 from licensing.api.auth import requires
 from licensing.api.blueprint import Blueprint
-from licensing.api.fields import Id, Instant, http_url, page_schema
+from licensing.api.fields import Id, Instant, http_url
 from licensing.api.idempotency import idempotent
+from licensing.api.shared_schemas import page_schema
 from licensing.clock import utcnow
 from licensing.domain.access import ADMIN
 from licensing.services import notices

@@ -19,11 +19,11 @@ from licensing.clock import utcnow
 from licensing.domain.errors import Conflict, PaymentFailed
 from licensing.domain.orders import OrderKind
 from licensing.services import (
+    accepted_quotes,
     certificates,
     customer_account,
     licenses,
     order_kinds,
-    quotes,
     upgrades,
 )
 from licensing.services.orders import get_order
@@ -102,7 +102,7 @@ def quote(customer_id: int, quote_id: int) -> Any:
 
     def open_order() -> Order:
         actor = page_actor(customer_id)
-        accepted = quotes.accept_quote(
+        accepted = accepted_quotes.accept_quote(
             quote_id, gateway=payment_gateway(), actor=actor, now=utcnow()
         )
         assert accepted.order_id is not None

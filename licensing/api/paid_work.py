@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -13,17 +14,15 @@ from flask.views import MethodView
 from licensing.api.auth import current_principal, public, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.dependencies import payment_gateway
-from licensing.api.fields import (
+from licensing.api.fields import Id, Instant, Text
+from licensing.api.idempotency import idempotent
+from licensing.api.shared_schemas import (
     HistoryEventSchema,
-    Id,
-    Instant,
     MoneySchema,
     OmitNoneSchema,
     SignedLinkSchema,
-    Text,
     page_schema,
 )
-from licensing.api.idempotency import idempotent
 from licensing.api.signed_links import QUOTE_PAGE, IssuedLink
 from licensing.clock import utcnow
 from licensing.domain.access import CHECKOUT, HELPDESK
@@ -36,7 +35,7 @@ from licensing.domain.quotes import (
     WorkCategory,
     quarter_hours,
 )
-from licensing.services import quotes
+from licensing.services import accepted_quotes, quotes
 from licensing.services.quotes import NewLine, QuoteView
 
 blp = Blueprint("paid_work", __name__, url_prefix="/v1", description="Paid work and quotes")
@@ -208,14 +207,15 @@ class QuoteLines(MethodView):
         return _shown(quote_id)
 
 
-def _action(name: str, doc: str, scopes: tuple[str, ...]) -> type[MethodView]:
+def _action(
+    name: str, step: Callable[..., object], doc: str, scopes: tuple[str, ...]
+) -> type[MethodView]:
     """POST /v1/quotes/{id}/<name>: one lifecycle step; 409 QUOTE_STATE when not allowed."""
 
     class Action(MethodView):
         @requires(*scopes)
         @blp.response(200, QuoteSchema)
         def post(self, quote_id: int) -> Any:
-            step = getattr(quotes, f"{name}_quote")
             extra = {"gateway": payment_gateway()} if name == "accept" else {}
             step(quote_id, actor=current_principal().actor, now=utcnow(), **extra)
             return _shown(quote_id)
@@ -226,17 +226,23 @@ def _action(name: str, doc: str, scopes: tuple[str, ...]) -> type[MethodView]:
 
 
 blp.route("/quotes/<id:quote_id>/send")(
-    _action("send", "Send it: the customer may accept it for 14 days (D12).", (HELPDESK,))
+    _action(
+        "send",
+        quotes.send_quote,
+        "Send it: the customer may accept it for 14 days (D12).",
+        (HELPDESK,),
+    )
 )
 blp.route("/quotes/<id:quote_id>/accept")(
     _action(
         "accept",
+        accepted_quotes.accept_quote,
         "Accept it: an order of kind `work` is created and paid like a purchase.",
         (HELPDESK, CHECKOUT),
     )
 )
 blp.route("/quotes/<id:quote_id>/cancel")(
-    _action("cancel", "Cancel a draft or sent quote.", (HELPDESK,))
+    _action("cancel", quotes.cancel_quote, "Cancel a draft or sent quote.", (HELPDESK,))
 )
 
 
@@ -248,7 +254,7 @@ class QuoteComplete(MethodView):
     def post(self, body: dict[str, Any], quote_id: int) -> Any:
         """All work accepted: one month of warranty starts, now or from the move to the
         official hosting (R16)."""
-        quotes.complete_quote(
+        accepted_quotes.complete_quote(
             quote_id,
             moved_to_hosting_at=body["moved_to_hosting_at"],
             actor=current_principal().actor,

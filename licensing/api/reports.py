@@ -13,8 +13,9 @@ from flask.views import MethodView
 from licensing.api.auth import public, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.csv_download import CSV, amounts, csv_download
-from licensing.api.fields import Instant, MoneySchema, SignedLinkSchema
+from licensing.api.fields import Instant
 from licensing.api.revenue_report import RevenueKindSchema, RevenueRowSchema, revenue_csv
+from licensing.api.shared_schemas import MoneySchema, SignedLinkSchema
 from licensing.api.signed_links import RENEWALS_REPORT_PAGE, IssuedLink
 from licensing.clock import utcnow
 from licensing.domain.access import FINANCE

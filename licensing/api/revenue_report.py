@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import Response
 
 from licensing.api.csv_download import amounts, csv_download
-from licensing.api.fields import MoneySchema
+from licensing.api.shared_schemas import MoneySchema
 from licensing.domain.orders import OrderKind
 from licensing.services.revenue_report import RevenueReport
 

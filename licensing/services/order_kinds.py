@@ -15,9 +15,9 @@ from typing import Any, Protocol
 from licensing.adapters.models import Order
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.orders import OrderKind, OrderStatus, RefundReason, can_be_paid
+from licensing.services.accepted_quotes import WORK
 from licensing.services.orders import OrderView, get_order, order_view
 from licensing.services.purchases import PURCHASE
-from licensing.services.quotes import WORK
 from licensing.services.renewals import RENEWAL
 from licensing.services.upgrades import UPGRADE
 
@@ -66,7 +66,7 @@ KINDS: Mapping[OrderKind, OrderKindHandler] = MappingProxyType(
     {
         OrderKind.PURCHASE: PURCHASE,  # services/purchases.py: D4, D7-D9
         OrderKind.RENEWAL: RENEWAL,  # services/renewals.py: D9, D13-D16
-        OrderKind.WORK: WORK,  # services/quotes.py: D12, R14-R16
+        OrderKind.WORK: WORK,  # services/accepted_quotes.py: D12, R14-R16
         OrderKind.UPGRADE: UPGRADE,  # services/upgrades.py: D19
     }
 )

@@ -18,14 +18,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from licensing.adapters.models import Order, StripeEvent
-from licensing.adapters.payments import (
+from licensing.adapters.payments import PaymentGateway
+from licensing.adapters.stripe_events import (
     ChargeRefunded,
     DisputeClosed,
     DisputeOpened,
     PaymentAttemptFailed,
     PaymentCancelled,
     PaymentEvent,
-    PaymentGateway,
     PaymentSucceeded,
     WebhookEvent,
 )

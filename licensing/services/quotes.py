@@ -1,9 +1,9 @@
-"""Paid extra work: quotes from draft to the end of warranty, paid through orders of the
-`work` kind (R14-R16, D12)."""
+"""Paid extra work: quotes as the helpdesk writes them, priced line by line in quarter hours
+at a snapshotted rate, sent and cancelled, and shown with their history (R14, R15, D12).
+What follows the customer's acceptance is in `accepted_quotes`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,21 +11,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
-from licensing.adapters.models import Customer, Order, Quote, QuoteEvent, QuoteLine
+from licensing.adapters.models import Quote, QuoteEvent, QuoteLine
 from licensing.adapters.pagination import Page
-from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.domain.money import CURRENCY, Money
-from licensing.domain.orders import (
-    OrderKind,
-    OrderStatus,
-    RefundReason,
-    paid_too_late,
-    payment_taken_back,
-)
-from licensing.domain.periods import rfc3339, rfc3339_or_none
 from licensing.domain.quotes import (
-    CANCELLED_BY_REFUND,
     SERVICES_OUTSIDE_SUPPORT,
     QuoteStatus,
     Service,
@@ -34,14 +24,11 @@ from licensing.domain.quotes import (
     ensure_transition,
     has_lapsed,
     valid_until,
-    warranty_ended_by_refund,
-    warranty_until,
 )
 from licensing.extensions import db
 from licensing.services.accounts import get_customer
 from licensing.services.history import HistoryLine, history_lines
 from licensing.services.licenses import find_license
-from licensing.services.orders import open_order
 from licensing.services.transactions import commit
 
 SYSTEM = "system:quotes"
@@ -55,14 +42,15 @@ class NewLine:
     service: str | None = None
 
 
-def _record(quote: Quote, event_type: str, *, actor: str, at: datetime, **data: Any) -> None:
+def record_event(quote: Quote, event_type: str, *, actor: str, at: datetime, **data: Any) -> None:
+    """A line in the quote's history, as it is shown (`history_lines`)."""
     db.session.add(QuoteEvent(quote_id=quote.id, type=event_type, actor=actor, at=at, data=data))
 
 
-def _move(quote: Quote, target: QuoteStatus, *, actor: str, at: datetime, **data: Any) -> None:
+def move_quote(quote: Quote, target: QuoteStatus, *, actor: str, at: datetime, **data: Any) -> None:
     """Every state change goes through the lifecycle's table, and into the history."""
     ensure_transition(QuoteStatus(quote.status), target)
-    _record(quote, target.value, actor=actor, at=at, old=quote.status, **data)
+    record_event(quote, target.value, actor=actor, at=at, old=quote.status, **data)
     quote.status = target.value
 
 
@@ -109,7 +97,7 @@ def create_quote(
     _set_lines(quote, lines)
     db.session.add(quote)
     db.session.flush()
-    _record(quote, "created", actor=actor, at=now, amount=quote.amount, hours=quote.hours)
+    record_event(quote, "created", actor=actor, at=now, amount=quote.amount, hours=quote.hours)
     commit()
     return quote
 
@@ -164,7 +152,7 @@ class QuoteView:
 
 def show_quote(quote_id: int, *, now: datetime) -> QuoteView:
     """D12: a sent quote past its validity is shown as expired, before any change stores it
-    so (`_for_change`)."""
+    so (`quote_for_change`)."""
     quote = get_quote(quote_id)
     lapsed = has_lapsed(QuoteStatus(quote.status), quote.valid_until, now)
     money = lambda amount: Money(amount, quote.currency)  # noqa: E731
@@ -200,18 +188,18 @@ def show_quote(quote_id: int, *, now: datetime) -> QuoteView:
     )
 
 
-def _for_change(quote_id: int, now: datetime) -> Quote:
+def quote_for_change(quote_id: int, now: datetime) -> Quote:
     """The quote, locked; a sent quote past its validity becomes expired first (D12)."""
     quote = get_quote(quote_id, lock=True)
     if has_lapsed(QuoteStatus(quote.status), quote.valid_until, now):
-        _move(quote, QuoteStatus.EXPIRED, actor=SYSTEM, at=now)
+        move_quote(quote, QuoteStatus.EXPIRED, actor=SYSTEM, at=now)
         quote.closed_at = now
     return quote
 
 
 def replace_lines(quote_id: int, *, lines: list[NewLine], actor: str, now: datetime) -> Quote:
     """Lines change only while the quote is a draft."""
-    quote = _for_change(quote_id, now)
+    quote = quote_for_change(quote_id, now)
     if quote.status != QuoteStatus.DRAFT.value:
         raise Conflict(
             f"The lines of a quote that is {quote.status} cannot change; only a draft's can.",
@@ -221,158 +209,30 @@ def replace_lines(quote_id: int, *, lines: list[NewLine], actor: str, now: datet
     db.session.execute(delete(QuoteLine).where(QuoteLine.quote_id == quote.id))
     db.session.expire(quote, ["lines"])
     _set_lines(quote, lines)
-    _record(quote, "lines_changed", actor=actor, at=now, amount=quote.amount, hours=quote.hours)
+    record_event(
+        quote, "lines_changed", actor=actor, at=now, amount=quote.amount, hours=quote.hours
+    )
     commit()
     return quote
 
 
 def send_quote(quote_id: int, *, actor: str, now: datetime) -> Quote:
     """D12: sent to the customer, who may accept it for 14 days."""
-    quote = _for_change(quote_id, now)
-    _move(quote, QuoteStatus.SENT, actor=actor, at=now)
+    quote = quote_for_change(quote_id, now)
+    move_quote(quote, QuoteStatus.SENT, actor=actor, at=now)
     quote.sent_at, quote.valid_until = now, valid_until(now)
     commit()
     return quote
 
 
 def cancel_quote(quote_id: int, *, actor: str, now: datetime) -> Quote:
-    quote = _for_change(quote_id, now)
-    _move(quote, QuoteStatus.CANCELLED, actor=actor, at=now)
+    quote = quote_for_change(quote_id, now)
+    move_quote(quote, QuoteStatus.CANCELLED, actor=actor, at=now)
     quote.closed_at = now
     commit()
     return quote
 
 
-def accept_quote(quote_id: int, *, gateway: PaymentGateway, actor: str, now: datetime) -> Quote:
-    """The customer accepts: an order of kind `work` for the amount, paid like a purchase.
-
-    An accepted quote whose order expired unpaid, or was cancelled (D20), may be accepted
-    again (a new order, the same price); otherwise acceptance follows the lifecycle.
-    """
-    quote = _for_change(quote_id, now)
-    if quote.status == QuoteStatus.ACCEPTED.value and _order_expired(quote):
-        _record(quote, "accepted_again", actor=actor, at=now, previous_order_id=quote.order_id)
-    else:
-        _move(quote, QuoteStatus.ACCEPTED, actor=actor, at=now)
-        quote.accepted_at = now
-    customer = db.session.get(Customer, quote.customer_id)
-    assert customer is not None
-    order = open_order(
-        kind=OrderKind.WORK,
-        customer=customer,
-        price=quote.amount,
-        list_price=quote.amount,
-        currency=quote.currency,
-        gateway=gateway,
-        actor=actor,
-        now=now,
-        license_id=quote.license_id,
-    )
-    quote.order_id = order.id
-    commit()
-    return quote
-
-
-def _order_expired(quote: Quote) -> bool:
-    order = db.session.get(Order, quote.order_id) if quote.order_id else None
-    unpaid_and_over = (OrderStatus.EXPIRED.value, OrderStatus.CANCELLED.value)
-    return order is not None and order.status in unpaid_and_over
-
-
-def mark_paid(order: Order, *, actor: str, now: datetime) -> bool:
-    """The work order was paid: its quote is paid. False when the payment is not for the
-    quote's current order (the caller refunds it)."""
-    quote = db.session.execute(
-        select(Quote).where(Quote.order_id == order.id).with_for_update()
-    ).scalar_one_or_none()
-    if quote is None or quote.status != QuoteStatus.ACCEPTED.value:
-        return (
-            quote is not None
-            and quote.status != QuoteStatus.ACCEPTED.value
-            and quote.paid_at is not None
-        )
-    _move(quote, QuoteStatus.PAID, actor=actor, at=now, order_id=order.id)
-    quote.paid_at = order.paid_at
-    return True
-
-
 def services_outside_support() -> Page[Service]:
     """R15: what support does not cover and is quoted individually (one page)."""
     return Page(list(SERVICES_OUTSIDE_SUPPORT), next_cursor=None)
-
-
-class WorkOrders:
-    """The `work` kind: accepting a quote opens it at the quote's amount (D12), and its
-    payment marks the quote paid. A refund or a lost dispute cancels the quote it paid and
-    ends its warranty (D20)."""
-
-    def open(self, *, gateway: PaymentGateway, actor: str, now: datetime, **request: Any) -> Order:
-        """`quote_id`: the quote is accepted (see `accept_quote`), which opens its order."""
-        quote = accept_quote(**request, gateway=gateway, actor=actor, now=now)
-        order = db.session.get(Order, quote.order_id)
-        assert order is not None
-        return order
-
-    def apply_payment(self, order: Order, *, actor: str, now: datetime) -> RefundReason | None:
-        """The quote is paid; a late payment (D8) or one for a superseded order goes back."""
-        assert order.paid_at is not None
-        if paid_too_late(
-            paid_at=order.paid_at,
-            order_expires_at=order.expires_at,
-            expired=order.expired_at is not None,
-        ):
-            return RefundReason.ORDER_EXPIRED
-        return None if mark_paid(order, actor=actor, now=now) else RefundReason.QUOTE_STALE
-
-    def follow_payment_facts(self, order: Order, *, actor: str, now: datetime) -> None:
-        """D20: once the money is back, the quote it paid is cancelled and its warranty ends."""
-        if payment_taken_back(order.facts):
-            cancel_refunded_work(order, actor=actor, now=now)
-
-    def shown(self, order: Order) -> Mapping[str, object]:
-        """Nothing of its own: the quote names its order, not the other way round."""
-        return {}
-
-
-WORK = WorkOrders()
-
-
-def cancel_refunded_work(order: Order, *, actor: str, now: datetime) -> None:
-    """D20: the quote this order paid (still paid or completed) is cancelled, its warranty
-    ended at `now`; once, however many events say the money went back."""
-    quote = db.session.execute(
-        select(Quote).where(Quote.order_id == order.id).with_for_update()
-    ).scalar_one_or_none()
-    if quote is None or QuoteStatus(quote.status) not in CANCELLED_BY_REFUND:
-        return
-    ends = warranty_ended_by_refund(quote.warranty_starts_at, quote.warranty_until, now)
-    _record(
-        quote,
-        QuoteStatus.CANCELLED.value,
-        actor=actor,
-        at=now,
-        old=quote.status,
-        order_id=order.id,
-        refund_reason=order.refund_reason,
-        warranty_until=rfc3339_or_none(ends),
-    )
-    quote.status = QuoteStatus.CANCELLED.value
-    quote.closed_at, quote.warranty_until = now, ends
-
-
-def complete_quote(
-    quote_id: int, *, moved_to_hosting_at: datetime | None, actor: str, now: datetime
-) -> Quote:
-    """R16: the customer accepts all the work; a month of warranty starts then, or from the
-    day the site moved to the official hosting when that is given."""
-    quote = _for_change(quote_id, now)
-    if moved_to_hosting_at is not None and moved_to_hosting_at > now:
-        raise Invalid.field(
-            "moved_to_hosting_at", "The move to the official hosting cannot be in the future."
-        )
-    starts = moved_to_hosting_at or now
-    _move(quote, QuoteStatus.COMPLETED, actor=actor, at=now, warranty_starts_at=rfc3339(starts))
-    quote.completed_at = now
-    quote.warranty_starts_at, quote.warranty_until = starts, warranty_until(starts)
-    commit()
-    return quote

@@ -18,13 +18,8 @@ from licensing.domain.licenses import Channel, Validation, ValidationCode
 from licensing.domain.money import Money
 from licensing.domain.quotes import WarrantyCode
 from licensing.services.certificates import CertificateIssue
-from licensing.services.entitlements import (
-    EntitlementView,
-    LicenseShown,
-    PaidWork,
-    PartnerContact,
-    WarrantyQuote,
-)
+from licensing.services.entitlement_facts import PartnerContact
+from licensing.services.entitlements import EntitlementView, LicenseShown, PaidWork, WarrantyQuote
 
 FAST = settings(database=None, deadline=None, max_examples=300)
 

@@ -7,15 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from licensing.adapters.payments import (
+from licensing.adapters.payments import RefundStatus, refund_status
+from licensing.adapters.stripe_events import (
     ChargeRefunded,
     DisputeClosed,
     DisputeOpened,
     PaymentAttemptFailed,
     PaymentCancelled,
     PaymentSucceeded,
-    RefundStatus,
-    refund_status,
     translate,
 )
 from tests.fakes import FakeGateway, charge, dispute, intent, signed, stripe_event

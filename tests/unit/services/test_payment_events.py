@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from licensing.adapters.models import License, Order, OrderEvent, Quote
-from licensing.adapters.payments import WebhookEvent
+from licensing.adapters.stripe_events import WebhookEvent
 from licensing.domain.errors import PaymentFailed
 from licensing.domain.orders import OrderKind
 from licensing.extensions import db

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from licensing.adapters.models import Edition, License, Order, Renewal
-from licensing.adapters.payments import WebhookEvent
+from licensing.adapters.stripe_events import WebhookEvent
 from licensing.domain.money import Money
 from licensing.extensions import db
 from licensing.services import payment_events

@@ -28,6 +28,26 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
     app.json = OrjsonProvider(app)
     instance = Path(app.root_path).parent / "instance"
     settings = config or Settings.from_env(instance_path=instance)
+    _configure(app, settings)
+    from licensing import cli
+    from licensing.api import init_api
+    from licensing.logs import configure_logging
+
+    configure_logging()
+    _init_database(app, settings)
+    _init_adapters(app, settings, payments)
+    init_api(app, settings)
+    if settings.forwarded_allow_ips:  # the client's address, from trusted proxies only
+        from licensing.api.client_address import TrustedProxies
+
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.forwarded_allow_ips)  # type: ignore[method-assign]
+    cli.register(app)
+    return app
+
+
+def _configure(app: Flask, settings: Settings) -> None:
+    """Flask's and flask-smorest's configuration from the settings, read once here; a SQLite
+    database's folder is made if missing."""
     if settings.database_url.startswith("sqlite:///"):
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
@@ -43,19 +63,23 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
         OPENAPI_URL_PREFIX="/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    from licensing import cli
-    from licensing.adapters import models  # noqa: F401  (tables for migrations)
-    from licensing.api import init_api
-    from licensing.extensions import db, migrate
-    from licensing.logs import configure_logging
 
-    configure_logging()
+
+def _init_database(app: Flask, settings: Settings) -> None:
+    """The primary database, its read replica and prepared reads, and the migrations."""
+    from licensing.adapters import models  # noqa: F401  (tables for migrations)
+    from licensing.extensions import db, migrate
+
     db.init_app(app)
     init_replica(app, settings.database_replica_url)
     init_prepared_reads(app, settings.database_url)
     with app.app_context():
         enforce_sqlite_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+
+
+def _init_adapters(app: Flask, settings: Settings, payments: PaymentGateway | None) -> None:
+    """The outside world's adapters: payments (Stripe unless replaced), mail and signing."""
     app.extensions["payments"] = payments or StripeGateway(
         secret_key=settings.stripe_secret_key,
         webhook_secret=settings.stripe_webhook_secret,
@@ -69,10 +93,3 @@ def create_app(config: Settings | None = None, *, payments: PaymentGateway | Non
         settings.license_retired_keys,
         issuer=settings.license_issuer,
     )
-    init_api(app, settings)
-    if settings.forwarded_allow_ips:  # the client's address, from trusted proxies only
-        from licensing.api.client_address import TrustedProxies
-
-        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.forwarded_allow_ips)  # type: ignore[method-assign]
-    cli.register(app)
-    return app

@@ -1,5 +1,6 @@
-"""Seeded, reproducible demo data: licenses over several years with renewals and refunds,
-the purchase orders of the licenses sold directly, and some paid work (`demo_orders`).
+"""Seeded, reproducible demo data: licenses over several years with renewals and refunds
+(`demo_renewals`), the purchase orders of the licenses sold directly, and some paid work
+(`demo_orders`).
 
 A release history comes with it (one release every four months, the newest ten days old),
 so that `validate` with a `version` answers from the start (D17).
@@ -12,7 +13,6 @@ this data are what real data would give. Generated licenses carry no history row
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,11 +32,9 @@ from licensing.adapters.models import (
     Release,
     Renewal,
 )
+from licensing.demo_renewals import DemoRenewals, DemoSale
 from licensing.domain.license_keys import generate_license_key
-from licensing.domain.money import percent_of
-from licensing.domain.orders import OrderKind, OrderStatus
 from licensing.domain.periods import license_dates
-from licensing.domain.renewals import PERCENT, RenewalRate, extended_until, rate_at
 from licensing.extensions import db
 from licensing.services import report_rollup
 from licensing.services.transactions import commit
@@ -56,6 +54,18 @@ class DemoSummary:
     work: int = 0  # paid work orders
 
 
+@dataclass(frozen=True)
+class _DemoRun:
+    """What every license of one `generate` shares: the seeded generator, the list prices,
+    the demo partner, the renewals made so far and the time the data is made at."""
+
+    rng: random.Random
+    prices: dict[str, int]
+    partner_id: int
+    renewals: DemoRenewals
+    now: datetime
+
+
 def _next_id(model: Any) -> int:
     return int(db.session.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one()) + 1
 
@@ -70,92 +80,47 @@ def generate(*, licenses: int, seed: int, now: datetime) -> DemoSummary:
     rng = random.Random(seed)
     prices = {e.code: e.price_amount for e in db.session.execute(select(Edition)).scalars()}
     customer_id, license_id = _next_id(Customer), _next_id(License)
-    order_id, renewal_id = _next_id(Order), _next_id(Renewal)
-    partner_id = _demo_partner(now)
+    renewals = DemoRenewals(first_order_id=_next_id(Order), first_renewal_id=_next_id(Renewal))
+    run = _DemoRun(rng, prices, _demo_partner(now), renewals, now)
     releases = _demo_releases(now)
-    customers, rows, orders, renewals = [], [], [], []
-    refunded = 0
+    customers, rows = [], []
     for n in range(licenses):
         if n % 2 == 0:
-            customers.append(
-                {
-                    "id": customer_id + n // 2,
-                    "email": f"demo{customer_id + n // 2}@demo.example",
-                    "name": f"Demo customer {customer_id + n // 2}",
-                    "created_at": now,
-                }
-            )
-        edition = "premium" if rng.random() < 0.3 else "pro"
-        purchased = now - timedelta(seconds=rng.randrange(YEARS_BACK * 365 * 86400))
-        dates = license_dates(purchased.replace(microsecond=0))
-        until = dates.updates_until
-        lid = license_id + n
-        for paid_at, refund in _renewal_payments(rng, until, now):
-            new_until = extended_until(until, paid_at)
-            rate = rate_at(until, paid_at)
-            price = percent_of(prices[edition], PERCENT[rate])
-            orders.append(
-                _order(
-                    order_id,
-                    customer_id + n // 2,
-                    edition,
-                    lid,
-                    price,
-                    prices[edition],
-                    rate.value,
-                    until,
-                    paid_at,
-                    refund,
-                )
-            )
-            renewals.append(
-                {
-                    "id": renewal_id,
-                    "license_id": lid,
-                    "order_id": order_id,
-                    "edition_code": edition,
-                    "rate": rate.value,
-                    "percent": PERCENT[rate],
-                    "price_amount": price,
-                    "list_price_amount": prices[edition],
-                    "currency": "USD",
-                    "old_updates_until": until,
-                    "new_updates_until": new_until,
-                    "paid_at": paid_at,
-                    "refunded_at": paid_at + timedelta(days=3) if refund else None,
-                }
-            )
-            refunded += refund
-            order_id, renewal_id = order_id + 1, renewal_id + 1
-            if not refund:
-                until = new_until
-        partner = rng.random() < 0.05
-        rows.append(
-            {
-                "id": lid,
-                "key": generate_license_key(randbelow=rng.randrange),
-                "edition_code": edition,
-                "domain": f"shop{lid}.demo.example",
-                "customer_id": customer_id + n // 2,
-                "channel": "partner" if partner else "direct",
-                "partner_id": partner_id if partner else None,
-                "status": "active",
-                "purchased_at": dates.purchased_at,
-                "support_until": dates.support_until,
-                "updates_until": until,
-                "initial_updates_until": dates.updates_until,
-                "created_at": now,
-            }
-        )
+            customers.append(_customer(customer_id + n // 2, now))
+        rows.append(_license(run, license_id + n, customer_id + n // 2))
     # After every row above, from a generator of their own: those rows stay the same.
     more = demo_orders.purchases_and_work(
-        rows, prices=prices, order_id=order_id, quote_id=_next_id(Quote), seed=seed, now=now
+        rows,
+        prices=prices,
+        order_id=renewals.next_order_id,
+        quote_id=_next_id(Quote),
+        seed=seed,
+        now=now,
     )
+    _write(customers, rows, renewals, more)
+    return DemoSummary(
+        len(customers),
+        len(rows),
+        len(renewals.renewals),
+        renewals.refunded,
+        releases,
+        more.purchases,
+        more.work,
+    )
+
+
+def _write(
+    customers: list[dict[str, Any]],
+    licenses: list[dict[str, Any]],
+    renewals: DemoRenewals,
+    more: demo_orders.DemoOrders,
+) -> None:
+    """Every row in bulk, the sequences moved past them, the reports' rollup rebuilt: one commit."""
     for model, batch in (
         (Customer, customers),
-        (License, rows),
-        (Order, orders),
-        (Renewal, renewals),
+        (License, licenses),
+        (Order, renewals.orders),
+        (Renewal, renewals.renewals),
         (Order, more.orders),
         (Quote, more.quotes),
         (QuoteLine, more.lines),
@@ -165,62 +130,43 @@ def generate(*, licenses: int, seed: int, now: datetime) -> DemoSummary:
     # Bulk rows bypass the unit of work that keeps the reports' rollup: one rebuild in SQL.
     report_rollup.rebuild(db.session.connection())
     commit()
-    return DemoSummary(
-        len(customers), len(rows), len(renewals), refunded, releases, more.purchases, more.work
-    )
 
 
-def _renewal_payments(
-    rng: random.Random, until: datetime, now: datetime
-) -> Iterator[tuple[datetime, bool]]:
-    """Renew in the window 60% of the time, later 15%; stop otherwise; 3% refunded."""
-    while True:
-        roll = rng.random()
-        if roll < 0.60:
-            paid_at = until - timedelta(days=rng.randrange(0, 45))  # up to a month and a half early
-        elif roll < 0.75:
-            paid_at = until + timedelta(days=rng.randrange(32, 300))
-        else:
-            return
-        if paid_at > now:
-            return
-        refund = rng.random() < 0.03
-        yield paid_at.replace(microsecond=0), refund
-        if not refund:
-            until = extended_until(until, paid_at)
-
-
-def _order(
-    oid: int,
-    customer: int,
-    edition: str,
-    license_id: int,
-    price: int,
-    list_price: int,
-    rate: str,
-    quoted: datetime,
-    paid_at: datetime,
-    refund: bool,
-) -> dict[str, Any]:
-    status = OrderStatus.REFUNDED if refund else OrderStatus.PAID
+def _customer(customer_id: int, now: datetime) -> dict[str, Any]:
     return {
-        "id": oid,
-        "kind": OrderKind.RENEWAL.value,
-        "status": status.value,
-        "customer_id": customer,
+        "id": customer_id,
+        "email": f"demo{customer_id}@demo.example",
+        "name": f"Demo customer {customer_id}",
+        "created_at": now,
+    }
+
+
+def _license(run: _DemoRun, license_id: int, customer_id: int) -> dict[str, Any]:
+    """A license bought up to five years ago, its renewals added to the run's; the generator
+    is drawn in this order (edition, purchase, renewals, channel, key): the same seed, the
+    same rows."""
+    rng = run.rng
+    edition = "premium" if rng.random() < 0.3 else "pro"
+    purchased = run.now - timedelta(seconds=rng.randrange(YEARS_BACK * 365 * 86400))
+    dates = license_dates(purchased.replace(microsecond=0))
+    sale = DemoSale(license_id, customer_id, edition, run.prices[edition])
+    updates_until = run.renewals.add(rng, sale, dates.updates_until, run.now)
+    partner = rng.random() < 0.05
+    key = generate_license_key(randbelow=rng.randrange)
+    return {
+        "id": license_id,
+        "key": key,
         "edition_code": edition,
-        "license_id": license_id,
-        "price_amount": price,
-        "list_price_amount": list_price,
-        "currency": "USD",
-        "rate": rate,
-        "percent": PERCENT[RenewalRate(rate)],
-        "quoted_updates_until": quoted,
-        "created_at": paid_at - timedelta(minutes=5),
-        "expires_at": paid_at + timedelta(hours=24),
-        "created_by": "demo-data",
-        "paid_at": paid_at,
-        "refunded_at": paid_at + timedelta(days=3) if refund else None,
+        "domain": f"shop{license_id}.demo.example",
+        "customer_id": customer_id,
+        "channel": "partner" if partner else "direct",
+        "partner_id": run.partner_id if partner else None,
+        "status": "active",
+        "purchased_at": dates.purchased_at,
+        "support_until": dates.support_until,
+        "updates_until": updates_until,
+        "initial_updates_until": dates.updates_until,
+        "created_at": run.now,
     }
 
 

@@ -35,22 +35,26 @@ def link(
 def _customer(pointer: str) -> dict[str, dict[str, Any]]:
     """What a customer's id opens, wherever an answer carries one."""
     customer_id = f"{BODY}{pointer}"
+    return {**_customer_resources(customer_id), **_customer_requests(customer_id)}
+
+
+def _customer_resources(customer_id: str) -> dict[str, dict[str, Any]]:
+    """The customer and what it holds, at paths under its id."""
+    resources = {
+        "GetCustomer": ("/v1/customers/{customer_id}", "The customer"),
+        "CustomerLicenses": ("/v1/customers/{customer_id}/licenses", "The customer's licenses"),
+        "CustomerBans": ("/v1/customers/{customer_id}/bans", "The customer's bans"),
+    }
     return {
-        "GetCustomer": link(
-            "/v1/customers/{customer_id}", "get", "The customer", customer_id=customer_id
-        ),
-        "CustomerLicenses": link(
-            "/v1/customers/{customer_id}/licenses",
-            "get",
-            "The customer's licenses",
-            customer_id=customer_id,
-        ),
-        "CustomerBans": link(
-            "/v1/customers/{customer_id}/bans",
-            "get",
-            "The customer's bans",
-            customer_id=customer_id,
-        ),
+        name: link(path, "get", description, customer_id=customer_id)
+        for name, (path, description) in resources.items()
+    }
+
+
+def _customer_requests(customer_id: str) -> dict[str, dict[str, Any]]:
+    """Requests that name the customer in their body or query: a sale, an import, paid work,
+    a ban, and what the desk owes it."""
+    return {
         "BuyLicense": link(
             "/v1/orders",
             "post",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import marshmallow as ma
@@ -14,6 +13,7 @@ from licensing.api.auth import public, requires
 from licensing.api.blueprint import Blueprint
 from licensing.api.csv_download import CSV, amounts, csv_download
 from licensing.api.fields import Instant
+from licensing.api.report_charts import chart, revenue_chart
 from licensing.api.revenue_report import RevenueKindSchema, RevenueRowSchema, revenue_csv
 from licensing.api.shared_schemas import MoneySchema, SignedLinkSchema
 from licensing.api.signed_links import RENEWALS_REPORT_PAGE, IssuedLink
@@ -24,7 +24,6 @@ from licensing.domain.reports import FIRST_MONTH, LAST_MONTH, MONTH_PATTERN
 from licensing.domain.reports import period as parse_period
 from licensing.services import reports, revenue_report
 from licensing.services.reports import RenewalReport
-from licensing.services.revenue_report import RevenueReport
 
 blp = Blueprint("reports", __name__, url_prefix="/v1", description="Finance reports")
 pages = FlaskBlueprint("report_pages", __name__)
@@ -196,135 +195,3 @@ def renewals_page() -> Any:
         revenue_chart=revenue_chart(revenue),
         money=format_decimal,
     )
-
-
-RATES = ("preferential", "standard")
-# The chart is drawn in these viewBox units and scaled to its column (width 100%), so its
-# size does not depend on the number of months; 960 units show at about 1:1.17 in a 1280 px
-# window and 3:4 on an A4 page, where its 12-unit text (the template's) stays legible.
-CHART_WIDTH, CHART_HEIGHT = 960, 300
-CHART_TOP, CHART_BOTTOM, CHART_RIGHT = 12, 36, 16
-DIGIT = 7.2  # the width of a digit of 12-unit system-ui text, for the axis' margin
-LABEL_GAP = 66  # at least this far between month labels: a YYYY-MM label is about 50 wide
-LABEL_EVERY = (1, 2, 3, 6, 12)  # divisors of 12: labels fall on the same months every year
-
-
-def chart(report: RenewalReport) -> dict[str, Any]:
-    """Bars for the net revenue of each month, one group per month, split by rate, laid out
-    in a fixed viewBox: the more months, the narrower the bars and the fewer month labels."""
-    months = report.period.months()
-    by = {(m, rate): 0 for m in months for rate in RATES}
-    for r in report.rows:
-        by[(r.month, r.rate)] += r.net.amount
-    ticks = _ticks(max(by.values()))
-    scale = ticks[-1]
-    left = 10 + DIGIT * max(len(format_decimal(t)) for t in ticks)
-    base = CHART_HEIGHT - CHART_BOTTOM
-    plot = base - CHART_TOP
-    slot = (CHART_WIDTH - CHART_RIGHT - left) / len(months)
-    bar = min(32.0, slot * 0.36)  # two bars take 72% of a month's slot at most
-    every = next((k for k in LABEL_EVERY if k * slot >= LABEL_GAP), LABEL_EVERY[-1])
-    groups = []
-    for n, m in enumerate(months):
-        x = left + n * slot + (slot - 2 * bar) / 2
-        bars = []
-        for k, rate in enumerate(RATES):
-            h = plot * by[(m, rate)] / scale
-            bars.append(
-                {
-                    "rate": rate,
-                    "x": round(x + k * bar, 2),
-                    "y": round(base - h, 2),
-                    "h": round(h, 2),
-                    "value": by[(m, rate)],
-                }
-            )
-        labelled = (int(m[5:]) - 1) % every == 0
-        groups.append(
-            {
-                "month": m,
-                "label": m if labelled else None,
-                "label_x": round(left + n * slot + slot / 2, 2),
-                "bars": bars,
-            }
-        )
-    return {
-        "width": CHART_WIDTH,
-        "height": CHART_HEIGHT,
-        "left": round(left, 2),
-        "right": CHART_WIDTH - CHART_RIGHT,
-        "base": base,
-        "bar": round(bar, 2),
-        "groups": groups,
-        "ticks": [{"y": round(base - plot * t / scale, 2), "value": t} for t in ticks],
-    }
-
-
-# One colour per order kind, in the kinds' order; a kind added later takes the next one.
-KIND_COLOURS = ("#2f6db5", "#e39b2d", "#3a9a5b", "#8e5bb5", "#c4493f", "#5b6770")
-
-
-def revenue_chart(report: RevenueReport) -> dict[str, Any]:
-    """Stacked bars of each month's net revenue, one segment per order kind, in the same
-    viewBox as the renewals chart and thinned month labels alike."""
-    months = report.period.months()
-    kinds = [k.kind for k in report.by_kind]
-    net = {(r.month, r.kind): r.net.amount for r in report.rows}
-    ticks = _ticks(max(sum(net[(m, k)] for k in kinds) for m in months))
-    scale = ticks[-1]
-    left = 10 + DIGIT * max(len(format_decimal(t)) for t in ticks)
-    base = CHART_HEIGHT - CHART_BOTTOM
-    plot = base - CHART_TOP
-    slot = (CHART_WIDTH - CHART_RIGHT - left) / len(months)
-    bar = min(48.0, slot * 0.6)
-    every = next((k for k in LABEL_EVERY if k * slot >= LABEL_GAP), LABEL_EVERY[-1])
-    groups = []
-    for n, m in enumerate(months):
-        x, top, segments = left + n * slot + (slot - bar) / 2, float(base), []
-        for k, kind in enumerate(kinds):
-            h = plot * net[(m, kind)] / scale
-            top -= h
-            colour, value = KIND_COLOURS[k % len(KIND_COLOURS)], net[(m, kind)]
-            segments.append(
-                {
-                    "kind": kind,
-                    "colour": colour,
-                    "y": round(top, 2),
-                    "h": round(h, 2),
-                    "value": value,
-                }
-            )
-        labelled = (int(m[5:]) - 1) % every == 0
-        groups.append(
-            {
-                "month": m,
-                "x": round(x, 2),
-                "label": m if labelled else None,
-                "label_x": round(left + n * slot + slot / 2, 2),
-                "bars": segments,
-            }
-        )
-    legend = [
-        {"kind": kind, "colour": KIND_COLOURS[k % len(KIND_COLOURS)]}
-        for k, kind in enumerate(kinds)
-    ]
-    return {
-        "width": CHART_WIDTH,
-        "height": CHART_HEIGHT,
-        "left": round(left, 2),
-        "right": CHART_WIDTH - CHART_RIGHT,
-        "base": base,
-        "bar": round(bar, 2),
-        "groups": groups,
-        "legend": legend,
-        "ticks": [{"y": round(base - plot * t / scale, 2), "value": t} for t in ticks],
-    }
-
-
-def _ticks(top: int) -> list[int]:
-    """Round amounts (minor units) from 0 past `top`, 1, 2, 2.5 or 5 times a power of ten
-    apart, at most five ticks; whole currency units even when there is nothing to show."""
-    raw = max(top, 400) / 4
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(int(f * power) for f in (1, 2, 2.5, 5, 10) if f * power >= raw)
-    return [step * k for k in range(-(-max(top, 1) // step) + 1)]

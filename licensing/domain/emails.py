@@ -69,9 +69,18 @@ def one_line(text: str) -> str:
     return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
 
 
+# The longest subject the outbox keeps (its column); one longer is cut, with an ellipsis.
+SUBJECT_LENGTH = 300
+
+
 def subject(notice_type: NoticeType, *, domain: str, edition: str, data: dict[str, str]) -> str:
-    """The subject line, on one line: what happened to which site, and the date that matters."""
-    return one_line(_subject(notice_type, domain=domain, edition=edition, data=data))
+    """The subject line, on one line: what happened to which site, and the date that matters;
+    at most SUBJECT_LENGTH characters (a domain may have 253, D3, and the longest wording
+    around it 57 more)."""
+    line = one_line(_subject(notice_type, domain=domain, edition=edition, data=data))
+    if len(line) <= SUBJECT_LENGTH:
+        return line
+    return line[: SUBJECT_LENGTH - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _subject(notice_type: NoticeType, *, domain: str, edition: str, data: dict[str, str]) -> str:

@@ -34,7 +34,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, func, literal, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    any_,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import SQLAlchemyError
 
 from licensing.adapters.mail import Mailer, MailNotSent, OutgoingMail
 from licensing.adapters.models import Customer, Email, EmailStatus, License, Notice
@@ -60,18 +73,24 @@ def enqueue_for_notices(notice_ids: Iterable[int], *, now: datetime) -> int:
     types that are mailed, unless it has one already (the unique `cause_key` holds under any
     race). Returns how many were written.
 
-    Only the row and its cause are written, by one INSERT ... SELECT per batch of ids (each
-    notice reached through its primary key); the message is rendered when it is sent
-    (`deliver`).
+    Only the row and its cause are written, by one INSERT ... SELECT (each notice reached
+    through its primary key; on SQLite, one per IDS_PER_QUERY ids); the message is rendered
+    when it is sent (`deliver`).
     """
     wanted = sorted(set(notice_ids))
+    if not wanted:
+        return 0
+    if db.engine.dialect.name == "postgresql":
+        # The ids as one array parameter: a statement psycopg converts once and caches, where
+        # an IN list of 500 is parsed afresh each time (a scheduling pass: 11 s against 13).
+        return _enqueue(Notice.id == any_(cast(wanted, ARRAY(BigInteger))), now=now)
     written = 0
     for start in range(0, len(wanted), IDS_PER_QUERY):
-        written += _enqueue(wanted[start : start + IDS_PER_QUERY], now=now)
+        written += _enqueue(Notice.id.in_(wanted[start : start + IDS_PER_QUERY]), now=now)
     return written
 
 
-def _enqueue(notice_ids: list[int], *, now: datetime) -> int:
+def _enqueue(which: ColumnElement[bool], *, now: datetime) -> int:
     """The recipient is the owner's address now; each attempt to send takes it afresh."""
     rows = (
         select(
@@ -86,7 +105,7 @@ def _enqueue(notice_ids: list[int], *, now: datetime) -> int:
         )
         .join(License, License.id == Notice.license_id)
         .join(Customer, Customer.id == License.customer_id)
-        .where(Notice.id.in_(notice_ids))
+        .where(which)
         .where(Notice.type.in_(sorted(MAILED_NOTICES)))
         .where(~exists().where(Email.notice_id == Notice.id))
         .order_by(Notice.id)
@@ -141,8 +160,7 @@ def deliver(*, mailer: Mailer, now: datetime, limit: int = 500) -> EmailReport:
             outcome = _send_next(mailer, now)
         if outcome is None:
             break
-        if outcome in counts:
-            counts[outcome] += 1
+        counts[outcome] += 1
     return EmailReport(**counts)
 
 
@@ -163,8 +181,15 @@ def _attempt(email: Email, mailer: Mailer, now: datetime) -> str:
     email.attempts += 1
     email.first_attempt_at = email.first_attempt_at or now
     try:
-        mailer.send(_outgoing(email))
-    except Exception as error:  # any failure is one failed attempt, never a stop
+        message = _outgoing(email)
+        # The row as it is about to be sent, written before the send: a row the database
+        # refuses (its error is not an attempt's, below) rolls back unsent, never sent and
+        # then forgotten to be sent again at every run.
+        db.session.flush()
+        mailer.send(message)
+    except SQLAlchemyError:
+        raise
+    except Exception as error:  # any other failure is one failed attempt, never a stop
         # Not only MailNotSent: an email the mailer chokes on, or one that cannot be
         # rendered, must be counted and backed off like any other, or it rolls back
         # uncounted and blocks the outbox forever.

@@ -1,4 +1,5 @@
-"""Committing a use case, and turning the database's unique violations into conflicts."""
+"""Committing a use case, turning the database's unique violations into conflicts, and the
+workers' turns on SQLite (`take_turns_on_sqlite`)."""
 
 from __future__ import annotations
 

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from licensing.adapters.mail import OutgoingMail
 from licensing.adapters.models import Email, License, Notice
 from licensing.clock import utcnow
+from licensing.domain.emails import SUBJECT_LENGTH
 from licensing.domain.notices import NoticeType
 from licensing.extensions import db
 from licensing.services import emails, notices
@@ -149,6 +150,28 @@ def test_d25_scheduling_twice_mails_each_notice_once(app: Flask, admin: Api) -> 
     assert sorted(email.notice_id for email in outbox(app)) == sorted(notice_ids)
 
 
+def test_d25_reminders_for_the_longest_domain_are_sent_once_and_recorded(
+    app: Flask, admin: Api, smtp_server: Any, mailer: Any
+) -> None:
+    """A subject is cut to fit the outbox: PostgreSQL refused the expired reminder's 310
+    characters for a 253-character domain at commit, after the send, and the row went out
+    again at every run, holding up the rest."""
+    domain = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+    customer = new_customer(admin)
+    import_license(
+        admin, customer_id=customer["id"], domain=domain, purchased_at="2025-12-01T00:00:00Z"
+    )
+    with time_machine.travel("2026-12-27T00:00:00Z", tick=False):  # expired; window closing
+        app.test_cli_runner().invoke(args=["events", "schedule"])
+    report = deliver(app, datetime(2026, 12, 27, tzinfo=UTC))
+    assert report == emails.EmailReport(sent=3)
+    assert deliver(app, datetime(2026, 12, 28, tzinfo=UTC)) == emails.EmailReport()
+    assert len(smtp_server.received()) == 3
+    rows = outbox(app)
+    assert {email.status for email in rows} == {"sent"}
+    assert max(len(email.subject or "") for email in rows) == SUBJECT_LENGTH
+
+
 def test_d25_the_email_is_written_in_the_notices_transaction(app: Flask, admin: Api) -> None:
     """A change that fails after producing its notice leaves neither notice nor email."""
     license = owned_license(admin, purchased_at="2026-11-01T00:00:00Z")
@@ -176,14 +199,27 @@ def test_d25_the_outbox_insert_leaves_the_callers_plan_setting_as_it_was(
     with app.app_context():
         postgresql = db.engine.dialect.name == "postgresql"
         row = db.session.execute(select(License).where(License.key == license["key"])).scalar_one()
-        with unit_of_work():
-            if postgresql:
-                db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-            notices.emit(row, NoticeType.LICENSE_RENEWED, "order:998", now=utcnow())
-            if postgresql:
-                setting = db.session.execute(text("SHOW plan_cache_mode")).scalar_one()
-                assert setting == "force_generic_plan"
+        statements: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement.split(" (")[0].strip())
+
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            with unit_of_work():
+                if postgresql:
+                    db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+                notices.emit(row, NoticeType.LICENSE_RENEWED, "order:998", now=utcnow())
+                if postgresql:
+                    setting = db.session.execute(text("SHOW plan_cache_mode")).scalar_one()
+                    assert setting == "force_generic_plan"
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
     assert count(app, Email) == 2  # the license's issue, and this notice's
+    insert = next(n for n, s in enumerate(statements) if s.startswith("INSERT INTO emails"))
+    if postgresql:  # the INSERT alone runs under force_custom_plan
+        assert statements[insert - 1] == "SET LOCAL plan_cache_mode = force_custom_plan"
+        assert statements[insert + 1].startswith("SELECT set_config('plan_cache_mode'")
 
 
 def test_d25_a_refused_email_is_retried_with_backoff_then_sent_once(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from licensing.adapters.models.base import one_of
 from licensing.adapters.types import BigId, UTCDateTime
+from licensing.domain.emails import SUBJECT_LENGTH
 from licensing.extensions import db
 
 
@@ -42,7 +43,7 @@ class Email(db.Model):
     notice_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notices.id"), unique=True)
     customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str | None] = mapped_column(String(300))
+    subject: Mapped[str | None] = mapped_column(String(SUBJECT_LENGTH))
     text_body: Mapped[str | None] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))

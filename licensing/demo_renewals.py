@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from licensing.domain.money import percent_of
 from licensing.domain.orders import OrderKind, OrderStatus
-from licensing.domain.renewals import PERCENT, RenewalRate, extended_until, rate_at
+from licensing.domain.renewals import RenewalQuote, extended_until, quote
 
 
 @dataclass(frozen=True)
@@ -29,19 +28,13 @@ class DemoSale:
 
 @dataclass(frozen=True)
 class RenewalPayment:
-    """A renewal of a demo license paid at `paid_at`: its rate (R18/D14), price (D1) and the
-    term it bought (D15); a refunded one is given back three days later."""
+    """A renewal of a demo license paid at `paid_at`, as the domain quotes it (R18, D13-D16:
+    its rate, price and the term it buys); a refunded one is given back three days later."""
 
     sale: DemoSale
-    rate: RenewalRate
-    old_until: datetime
-    new_until: datetime
+    quote: RenewalQuote
     paid_at: datetime
     refund: bool
-
-    @property
-    def price(self) -> int:
-        return percent_of(self.sale.list_price, PERCENT[self.rate])
 
     @property
     def refunded_at(self) -> datetime | None:
@@ -69,14 +62,10 @@ class DemoRenewals:
         """The sale's renewals from its first term's `updates_until` up to `now`; the
         `updates_until` they reach, a refunded one extending nothing (D9/D15)."""
         for paid_at, refund in _renewal_payments(rng, updates_until, now):
-            payment = RenewalPayment(
-                sale=sale,
-                rate=rate_at(updates_until, paid_at),
-                old_until=updates_until,
-                new_until=extended_until(updates_until, paid_at),
-                paid_at=paid_at,
-                refund=refund,
+            terms = quote(
+                current_updates_until=updates_until, list_price=sale.list_price, at=paid_at
             )
+            payment = RenewalPayment(sale=sale, quote=terms, paid_at=paid_at, refund=refund)
             order_id = self.next_order_id
             self.orders.append(_order(order_id, payment))
             self.renewals.append(
@@ -84,7 +73,7 @@ class DemoRenewals:
             )
             self.refunded += refund
             if not refund:
-                updates_until = payment.new_until
+                updates_until = terms.new_updates_until
         return updates_until
 
 
@@ -117,12 +106,12 @@ def _order(oid: int, payment: RenewalPayment) -> dict[str, Any]:
         "customer_id": payment.sale.customer_id,
         "edition_code": payment.sale.edition,
         "license_id": payment.sale.license_id,
-        "price_amount": payment.price,
+        "price_amount": payment.quote.price,
         "list_price_amount": payment.sale.list_price,
         "currency": "USD",
-        "rate": payment.rate.value,
-        "percent": PERCENT[payment.rate],
-        "quoted_updates_until": payment.old_until,
+        "rate": payment.quote.rate.value,
+        "percent": payment.quote.percent,
+        "quoted_updates_until": payment.quote.updates_until,
         "created_at": payment.paid_at - timedelta(minutes=5),
         "expires_at": payment.paid_at + timedelta(hours=24),
         "created_by": "demo-data",
@@ -137,13 +126,13 @@ def _renewal(rid: int, order_id: int, payment: RenewalPayment) -> dict[str, Any]
         "license_id": payment.sale.license_id,
         "order_id": order_id,
         "edition_code": payment.sale.edition,
-        "rate": payment.rate.value,
-        "percent": PERCENT[payment.rate],
-        "price_amount": payment.price,
+        "rate": payment.quote.rate.value,
+        "percent": payment.quote.percent,
+        "price_amount": payment.quote.price,
         "list_price_amount": payment.sale.list_price,
         "currency": "USD",
-        "old_updates_until": payment.old_until,
-        "new_updates_until": payment.new_until,
+        "old_updates_until": payment.quote.updates_until,
+        "new_updates_until": payment.quote.new_updates_until,
         "paid_at": payment.paid_at,
         "refunded_at": payment.refunded_at,
     }

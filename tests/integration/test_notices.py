@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from dateutil.relativedelta import relativedelta
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from licensing.adapters.models import Notice
+from licensing.adapters.models import Email, License, Notice
 from licensing.adapters.notice_sender import HttpNoticeSender
+from licensing.domain.notices import NoticeType, due_notices
 from licensing.extensions import db
 from licensing.services import notices
 from tests.factories import Api, created, import_license, new_customer, ok, problem
@@ -24,6 +26,11 @@ from tests.fakes import FakeGateway, charge, intent, signed, stripe_event
 from tests.subscribers import SECRET, Receiver
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+TIME_BASED = (
+    NoticeType.SUBSCRIPTION_EXPIRING,
+    NoticeType.SUBSCRIPTION_EXPIRED,
+    NoticeType.PREFERENTIAL_WINDOW_CLOSING,
+)
 
 
 @pytest.fixture
@@ -158,6 +165,52 @@ def test_time_based_notices_are_produced_once_per_license_and_term(
     )
     client.post("/v1/stripe/webhook", data=body, headers=headers)
     assert count_notices(app, "license.revoked") == 0  # a renewal refund does not revoke
+
+
+def test_a_pass_produces_each_due_notice_of_every_license_once_whatever_its_lane(
+    app: Flask, admin: Api
+) -> None:
+    """Licenses whose terms end on either side of now, owned by two customers: one pass
+    writes exactly the notices the rules call for (on PostgreSQL the licenses are shared
+    among lanes by id, so both lanes have some), each mailed one with its email; a second
+    pass writes nothing."""
+    owners = [new_customer(admin)["id"], new_customer(admin)["id"]]
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    ends = [now + timedelta(days=days, hours=3) for days in (-40, -20, -3, 0, 2, 10, 25, 45)]
+    made = [
+        import_license(
+            admin, customer_id=owners[n % 2], purchased_at=until - relativedelta(years=1)
+        )
+        for n, until in enumerate(ends)
+    ]
+    expected = {
+        (due.type.value, license["key"], due.term_key)
+        for license in made
+        for due in due_notices(datetime.fromisoformat(license["updates_until"]), now)
+    }
+    assert len(expected) >= 6  # the rules call for some, on licenses of both parities
+
+    def written() -> tuple[set[tuple[str, str, str]], set[int], int, int]:
+        with app.app_context():
+            rows = db.session.execute(
+                select(Notice.type, License.key, Notice.term_key, License.id)
+                .join(License)
+                .where(Notice.type.in_([kind.value for kind in TIME_BASED]))
+            ).all()
+            every = db.session.execute(select(func.count()).select_from(Notice)).scalar_one()
+            mailed = db.session.execute(select(func.count()).select_from(Email)).scalar_one()
+        return {tuple(row[:3]) for row in rows}, {row.id % 2 for row in rows}, every, mailed
+
+    with app.app_context():
+        assert notices.schedule(now=now) == len(expected)
+    first = written()
+    produced, parities, every, mailed = first
+    assert produced == expected
+    assert parities == {0, 1}
+    assert mailed == every  # every notice is mailed (D25): each has its email, once
+    with app.app_context():
+        assert notices.schedule(now=now) == len(expected)  # found again, written no more
+    assert written() == first
 
 
 def test_revocation_is_a_notice(

@@ -4,7 +4,9 @@ A plain loop rather than a scheduling library: the jobs are a handful of fixed i
 one at a time is all a worker needs (more workers, not more threads, for more throughput),
 and a loop that runs a step and then looks at the stop flag makes "finish the step in hand,
 then exit 0" a property anyone can read off the code. APScheduler and its kind bring
-thread pools, misfire rules and their own signal handling, none of which this needs.
+thread pools, misfire rules and their own signal handling, none of which this needs. (One
+job is threaded inside its step: a notice-scheduling pass on PostgreSQL runs in two lanes,
+`notices.schedule`, and ends when both have; a stop waits for it as for any step.)
 
 Each run is recorded in `job_runs` (start, finish, outcome). A job that raises is logged
 (its class and redacted message; the log filter strips secrets) and runs again on its next

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +29,12 @@ from licensing.domain.notices import (
 from licensing.domain.periods import rfc3339
 from licensing.extensions import db
 from licensing.services import emails
-from licensing.services.transactions import commit, take_turns_on_sqlite, unit_of_work
+from licensing.services.transactions import (
+    commit,
+    holds_transaction,
+    take_turns_on_sqlite,
+    unit_of_work,
+)
 
 SCHEDULE_BATCH = 2000
 # On PostgreSQL a pass runs in this many lanes at once, each on its own connection: while one
@@ -114,26 +120,52 @@ def schedule(*, now: datetime) -> int:
     On PostgreSQL the licenses are shared among `SCHEDULE_LANES` lanes by their id, each in
     a thread with its own session, committing its own batches: the app's work on one
     lane's batch and the database's on another's overlap (a pass over 1M licenses is about
-    half each). SQLite has one writer at a time, so there the pass is one lane, in the
-    caller's session.
+    half each). A lane that fails stops the others after their batch in hand, and its error
+    is raised here; what was committed stays, and the next pass does the rest. SQLite has one
+    writer at a time, and a caller with a transaction open has its own writes and locks the
+    lanes could neither see nor wait for: for both the pass is one lane, in the caller's
+    session.
     """
-    if db.engine.dialect.name != "postgresql":
+    if db.engine.dialect.name != "postgresql" or holds_transaction():
         return _schedule_lane(now, lane=0, lanes=1)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
 
     def run(lane: int) -> int:
         with app.app_context():
             try:
-                return _schedule_lane(now, lane=lane, lanes=SCHEDULE_LANES)
+                return _schedule_lane(now, lane=lane, lanes=SCHEDULE_LANES, stop=stop)
+            except BaseException:
+                stop.set()
+                raise
             finally:
                 db.session.remove()
 
     with ThreadPoolExecutor(SCHEDULE_LANES, thread_name_prefix="schedule-lane") as pool:
-        return sum(pool.map(run, range(SCHEDULE_LANES)))
+        lanes = [pool.submit(run, lane) for lane in range(SCHEDULE_LANES)]
+        try:
+            wait(lanes)
+        except BaseException:  # interrupted: each lane stops after its batch in hand
+            stop.set()
+            raise
+    return _produced(lanes)
 
 
-def _schedule_lane(now: datetime, *, lane: int, lanes: int) -> int:
-    """The notices due for the licenses whose id is `lane` modulo `lanes`, batch by batch."""
+def _produced(lanes: list[Future[int]]) -> int:
+    """The notices the lanes found due; the first lane's error, naming any other's."""
+    errors = [error for lane in lanes if (error := lane.exception()) is not None]
+    if errors:
+        for other in errors[1:]:
+            errors[0].add_note(f"another scheduling lane failed too: {type(other).__name__}")
+        raise errors[0]
+    return sum(lane.result() for lane in lanes)
+
+
+def _schedule_lane(
+    now: datetime, *, lane: int, lanes: int, stop: threading.Event | None = None
+) -> int:
+    """The notices due for the licenses whose id is `lane` modulo `lanes`, batch by batch,
+    until none is left or `stop` is set."""
     after = {
         "after_until": now - EXPIRED_NOTICE_WITHIN - timedelta(days=1),
         "after_id": 0,
@@ -142,7 +174,7 @@ def _schedule_lane(now: datetime, *, lane: int, lanes: int) -> int:
         "lane": lane,
     }
     produced = 0
-    while batch := db.session.execute(SCHEDULED, after).all():
+    while not (stop and stop.is_set()) and (batch := db.session.execute(SCHEDULED, after).all()):
         rows = [
             {
                 "type": due.type.value,

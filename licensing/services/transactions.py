@@ -63,6 +63,13 @@ def _only_the_unit_commits(session: Session) -> None:
         raise RuntimeError("a use case committed inside a unit of work; use commit()")
 
 
+def holds_transaction() -> bool:
+    """Whether the caller's session has a transaction open, or a unit of work begun (whose
+    transaction starts with its first statement)."""
+    session = db.session()
+    return session.in_transaction() or bool(session.info.get(_IN_UNIT, False))
+
+
 def rollback() -> None:
     """Drop what the transaction did so far and read a fresh snapshot next (a lost race for
     a unique row, a retry's next look); inside `unit_of_work()` the unit starts over."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -167,16 +169,17 @@ def test_time_based_notices_are_produced_once_per_license_and_term(
     assert count_notices(app, "license.revoked") == 0  # a renewal refund does not revoke
 
 
-def test_a_pass_produces_each_due_notice_of_every_license_once_whatever_its_lane(
-    app: Flask, admin: Api
-) -> None:
-    """Licenses whose terms end on either side of now, owned by two customers: one pass
-    writes exactly the notices the rules call for (on PostgreSQL the licenses are shared
-    among lanes by id, so both lanes have some), each mailed one with its email; a second
-    pass writes nothing."""
+SCHEDULED_NOW = datetime(2026, 11, 26, tzinfo=UTC)
+Written = tuple[set[tuple[str, str, str]], set[int], int, int]
+
+
+def licenses_in_span(admin: Api) -> set[tuple[str, str, str]]:
+    """Licenses whose terms end on either side of SCHEDULED_NOW, owned by two customers;
+    the (type, key, term) of every time-based notice the rules call for at that instant."""
     owners = [new_customer(admin)["id"], new_customer(admin)["id"]]
-    now = datetime(2026, 11, 26, tzinfo=UTC)
-    ends = [now + timedelta(days=days, hours=3) for days in (-40, -20, -3, 0, 2, 10, 25, 45)]
+    ends = [
+        SCHEDULED_NOW + timedelta(days=days, hours=3) for days in (-40, -20, -3, 0, 2, 10, 25, 45)
+    ]
     made = [
         import_license(
             admin, customer_id=owners[n % 2], purchased_at=until - relativedelta(years=1)
@@ -186,31 +189,120 @@ def test_a_pass_produces_each_due_notice_of_every_license_once_whatever_its_lane
     expected = {
         (due.type.value, license["key"], due.term_key)
         for license in made
-        for due in due_notices(datetime.fromisoformat(license["updates_until"]), now)
+        for due in due_notices(datetime.fromisoformat(license["updates_until"]), SCHEDULED_NOW)
     }
     assert len(expected) >= 6  # the rules call for some, on licenses of both parities
+    return expected
 
-    def written() -> tuple[set[tuple[str, str, str]], set[int], int, int]:
-        with app.app_context():
-            rows = db.session.execute(
-                select(Notice.type, License.key, Notice.term_key, License.id)
-                .join(License)
-                .where(Notice.type.in_([kind.value for kind in TIME_BASED]))
-            ).all()
-            every = db.session.execute(select(func.count()).select_from(Notice)).scalar_one()
-            mailed = db.session.execute(select(func.count()).select_from(Email)).scalar_one()
-        return {tuple(row[:3]) for row in rows}, {row.id % 2 for row in rows}, every, mailed
 
+def written(app: Flask) -> Written:
+    """The time-based notices written, their licenses' id parities, and how many notices and
+    emails there are in all."""
     with app.app_context():
-        assert notices.schedule(now=now) == len(expected)
-    first = written()
+        rows = db.session.execute(
+            select(Notice.type, License.key, Notice.term_key, License.id)
+            .join(License)
+            .where(Notice.type.in_([kind.value for kind in TIME_BASED]))
+        ).all()
+        every = db.session.execute(select(func.count()).select_from(Notice)).scalar_one()
+        mailed = db.session.execute(select(func.count()).select_from(Email)).scalar_one()
+    return {tuple(row[:3]) for row in rows}, {row.id % 2 for row in rows}, every, mailed
+
+
+def test_a_pass_produces_each_due_notice_of_every_license_once_whatever_its_lane(
+    app: Flask, admin: Api
+) -> None:
+    """One pass writes exactly the notices the rules call for (on PostgreSQL the licenses
+    are shared among lanes by id, so both lanes have some), each mailed one with its email;
+    a second pass writes nothing."""
+    expected = licenses_in_span(admin)
+    with app.app_context():
+        assert notices.schedule(now=SCHEDULED_NOW) == len(expected)
+    first = written(app)
     produced, parities, every, mailed = first
     assert produced == expected
     assert parities == {0, 1}
     assert mailed == every  # every notice is mailed (D25): each has its email, once
     with app.app_context():
-        assert notices.schedule(now=now) == len(expected)  # found again, written no more
-    assert written() == first
+        assert notices.schedule(now=SCHEDULED_NOW) == len(expected)  # found, not written again
+    assert written(app) == first
+
+
+@pytest.fixture
+def lanes_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int, str]]:
+    """Each lane a pass runs: (lane, lanes, its session's id, its thread's name)."""
+    seen: list[tuple[int, int, int, str]] = []
+    real = notices._schedule_lane
+
+    def recorded(now: datetime, **kwargs: Any) -> int:
+        seen.append(
+            (kwargs["lane"], kwargs["lanes"], id(db.session()), threading.current_thread().name)
+        )
+        return real(now, **kwargs)
+
+    monkeypatch.setattr(notices, "_schedule_lane", recorded)
+    return seen
+
+
+def test_the_worker_command_runs_a_lane_per_thread_and_session_on_postgresql(
+    app: Flask, admin: Api, lanes_seen: list[tuple[int, int, int, str]]
+) -> None:
+    """`events schedule` (what the worker's job runs): on PostgreSQL two lanes, each in a
+    thread of its own with a session of its own; on SQLite one, in the command's own."""
+    licenses_in_span(admin)
+    with time_machine.travel(SCHEDULED_NOW, tick=False):
+        run(app, "schedule")
+    if db_name(app) == "postgresql":
+        assert sorted((lane, lanes) for lane, lanes, _, _ in lanes_seen) == [(0, 2), (1, 2)]
+        assert len({session for _, _, session, _ in lanes_seen}) == 2
+        assert all(thread.startswith("schedule-lane") for *_, thread in lanes_seen)
+    else:
+        assert [(lane, lanes) for lane, lanes, _, _ in lanes_seen] == [(0, 1)]
+        assert lanes_seen[0][3] == threading.current_thread().name
+
+
+def test_a_pass_in_a_callers_transaction_is_one_lane_in_its_session(
+    app: Flask, admin: Api, lanes_seen: list[tuple[int, int, int, str]]
+) -> None:
+    """A caller with a transaction open keeps the pass in it: lanes could neither see its
+    uncommitted rows nor wait for its locks."""
+    expected = licenses_in_span(admin)
+    with app.app_context():
+        db.session.execute(select(func.count()).select_from(License))  # a transaction begins
+        callers = id(db.session())
+        assert notices.schedule(now=SCHEDULED_NOW) == len(expected)
+    assert [(lane, lanes, session) for lane, lanes, session, _ in lanes_seen] == [(0, 1, callers)]
+    assert written(app)[0] == expected
+
+
+def test_a_failing_lane_is_raised_and_the_next_pass_writes_the_rest_once(
+    app: Flask, admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last lane fails at once: its error reaches the caller (the others stop after
+    their batch in hand, what they committed stays), and the next pass writes every notice
+    due, each once."""
+    expected = licenses_in_span(admin)
+    real = notices._schedule_lane
+
+    def failing(now: datetime, **kwargs: Any) -> int:
+        if kwargs["lane"] == kwargs["lanes"] - 1:
+            raise RuntimeError("lane down")
+        return real(now, **kwargs)
+
+    monkeypatch.setattr(notices, "_schedule_lane", failing)
+    with app.app_context(), pytest.raises(RuntimeError, match="lane down"):
+        notices.schedule(now=SCHEDULED_NOW)
+    monkeypatch.setattr(notices, "_schedule_lane", real)
+    with app.app_context():
+        assert notices.schedule(now=SCHEDULED_NOW) == len(expected)
+    produced, _, every, mailed = written(app)
+    assert produced == expected
+    assert mailed == every
+
+
+def db_name(app: Flask) -> str:
+    with app.app_context():
+        return db.engine.dialect.name
 
 
 def test_revocation_is_a_notice(

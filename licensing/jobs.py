@@ -15,7 +15,7 @@ from flask import current_app
 
 from licensing.adapters.notice_sender import HttpNoticeSender
 from licensing.clock import utcnow
-from licensing.services import emails, idempotency, notices, orders
+from licensing.services import emails, idempotency, notice_schedule, notices, orders
 
 EXPIRY_BATCH = 100
 DELIVERY_BATCH = 100  # bounded, so a stop request waits for a short step at most
@@ -35,7 +35,7 @@ def expire_orders(limit: int = EXPIRY_BATCH) -> str:
 
 def schedule_notices() -> str:
     """The time-based notices due now, each once per license and term."""
-    return f"produced {notices.schedule(now=utcnow())} notice(s)"
+    return f"produced {notice_schedule.schedule(now=utcnow())} notice(s)"
 
 
 def deliver_notices(limit: int = DELIVERY_BATCH) -> str:

@@ -6,7 +6,7 @@ and a loop that runs a step and then looks at the stop flag makes "finish the st
 then exit 0" a property anyone can read off the code. APScheduler and its kind bring
 thread pools, misfire rules and their own signal handling, none of which this needs. (One
 job is threaded inside its step: a notice-scheduling pass on PostgreSQL runs in two lanes,
-`notices.schedule`, and ends when both have; a stop waits for it as for any step.)
+`notice_schedule.schedule`, and ends when both have; a stop waits for it as for any step.)
 
 Each run is recorded in `job_runs` (start, finish, outcome). A job that raises is logged
 (its class and redacted message; the log filter strips secrets) and runs again on its next

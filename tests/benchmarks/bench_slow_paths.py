@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from licensing import create_app
 from licensing.extensions import db
-from licensing.services import notices
+from licensing.services import notice_schedule
 from licensing.services.api_keys import create_api_key
 from licensing.settings import Settings
 from tests.benchmarks.bench_reports import NOW, REPORTS
@@ -44,7 +44,7 @@ def measure(url: str, runs: int) -> dict[str, list[float]]:
             db.session.commit()
             vacuum_outbox()  # each run starts as the first: no dead rows left by the last
             started = time.perf_counter()
-            produced = notices.schedule(now=NOW)
+            produced = notice_schedule.schedule(now=NOW)
             out[name].append(time.perf_counter() - started)
         print(f"  {name}: {produced} notices in {out[name][-1]:.2f} s", flush=True)
     with app.app_context():

@@ -19,7 +19,7 @@ from licensing.clock import utcnow
 from licensing.domain.emails import SUBJECT_LENGTH
 from licensing.domain.notices import NoticeType
 from licensing.extensions import db
-from licensing.services import emails, notices
+from licensing.services import emails, notice_schedule, notices
 from licensing.services.transactions import unit_of_work
 from tests.factories import Api, import_license, new_customer, ok
 
@@ -322,7 +322,7 @@ def test_d25_a_reminder_comes_due_and_arrives_once_with_two_workers(
         try:
             with app.app_context():
                 start.wait()
-                notices.schedule(now=now)
+                notice_schedule.schedule(now=now)
                 emails.deliver(mailer=app.extensions["mailer"], now=now)
         except BaseException as error:  # the assertion below names it
             errors.append(error)

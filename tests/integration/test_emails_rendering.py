@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from licensing.adapters.mail import MailNotSent, OutgoingMail
 from licensing.adapters.models import Customer, Edition, Email, License, Notice
 from licensing.extensions import db
-from licensing.services import emails, notices
+from licensing.services import emails, notice_schedule, notices
 from licensing.services.transactions import unit_of_work
 from tests.api.test_metrics import labels, scrape
 from tests.factories import Api, import_license, make_key, new_customer, ok
@@ -39,7 +39,7 @@ def reminder_due(admin: Api) -> dict[str, Any]:
 
 def schedule(app: Flask, at: datetime) -> int:
     with app.app_context():
-        return notices.schedule(now=at)
+        return notice_schedule.schedule(now=at)
 
 
 def test_d25_scheduling_writes_each_notices_email_unrendered_in_its_transaction(

@@ -22,7 +22,7 @@ from licensing.adapters.models import Email, License, Notice
 from licensing.adapters.notice_sender import HttpNoticeSender
 from licensing.domain.notices import NoticeType, due_notices
 from licensing.extensions import db
-from licensing.services import notices
+from licensing.services import notice_schedule, notices
 from tests.factories import Api, created, import_license, new_customer, ok, problem
 from tests.fakes import FakeGateway, charge, intent, signed, stripe_event
 from tests.subscribers import SECRET, Receiver
@@ -217,14 +217,15 @@ def test_a_pass_produces_each_due_notice_of_every_license_once_whatever_its_lane
     a second pass writes nothing."""
     expected = licenses_in_span(admin)
     with app.app_context():
-        assert notices.schedule(now=SCHEDULED_NOW) == len(expected)
+        assert notice_schedule.schedule(now=SCHEDULED_NOW) == len(expected)
     first = written(app)
     produced, parities, every, mailed = first
     assert produced == expected
     assert parities == {0, 1}
     assert mailed == every  # every notice is mailed (D25): each has its email, once
     with app.app_context():
-        assert notices.schedule(now=SCHEDULED_NOW) == len(expected)  # found, not written again
+        # found again, written no more
+        assert notice_schedule.schedule(now=SCHEDULED_NOW) == len(expected)
     assert written(app) == first
 
 
@@ -232,7 +233,7 @@ def test_a_pass_produces_each_due_notice_of_every_license_once_whatever_its_lane
 def lanes_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int, str]]:
     """Each lane a pass runs: (lane, lanes, its session's id, its thread's name)."""
     seen: list[tuple[int, int, int, str]] = []
-    real = notices._schedule_lane
+    real = notice_schedule._schedule_lane
 
     def recorded(now: datetime, **kwargs: Any) -> int:
         seen.append(
@@ -240,7 +241,7 @@ def lanes_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int, str
         )
         return real(now, **kwargs)
 
-    monkeypatch.setattr(notices, "_schedule_lane", recorded)
+    monkeypatch.setattr(notice_schedule, "_schedule_lane", recorded)
     return seen
 
 
@@ -270,7 +271,7 @@ def test_a_pass_in_a_callers_transaction_is_one_lane_in_its_session(
     with app.app_context():
         db.session.execute(select(func.count()).select_from(License))  # a transaction begins
         callers = id(db.session())
-        assert notices.schedule(now=SCHEDULED_NOW) == len(expected)
+        assert notice_schedule.schedule(now=SCHEDULED_NOW) == len(expected)
     assert [(lane, lanes, session) for lane, lanes, session, _ in lanes_seen] == [(0, 1, callers)]
     assert written(app)[0] == expected
 
@@ -282,19 +283,19 @@ def test_a_failing_lane_is_raised_and_the_next_pass_writes_the_rest_once(
     their batch in hand, what they committed stays), and the next pass writes every notice
     due, each once."""
     expected = licenses_in_span(admin)
-    real = notices._schedule_lane
+    real = notice_schedule._schedule_lane
 
     def failing(now: datetime, **kwargs: Any) -> int:
         if kwargs["lane"] == kwargs["lanes"] - 1:
             raise RuntimeError("lane down")
         return real(now, **kwargs)
 
-    monkeypatch.setattr(notices, "_schedule_lane", failing)
+    monkeypatch.setattr(notice_schedule, "_schedule_lane", failing)
     with app.app_context(), pytest.raises(RuntimeError, match="lane down"):
-        notices.schedule(now=SCHEDULED_NOW)
-    monkeypatch.setattr(notices, "_schedule_lane", real)
+        notice_schedule.schedule(now=SCHEDULED_NOW)
+    monkeypatch.setattr(notice_schedule, "_schedule_lane", real)
     with app.app_context():
-        assert notices.schedule(now=SCHEDULED_NOW) == len(expected)
+        assert notice_schedule.schedule(now=SCHEDULED_NOW) == len(expected)
     produced, _, every, mailed = written(app)
     assert produced == expected
     assert mailed == every

@@ -209,12 +209,12 @@ def written(app: Flask) -> Written:
     return {tuple(row[:3]) for row in rows}, {row.id % 2 for row in rows}, every, mailed
 
 
-def test_a_pass_produces_each_due_notice_of_every_license_once_whatever_its_lane(
+def test_r17_r18_d25_a_pass_produces_each_due_notice_once_with_its_email_in_any_lane(
     app: Flask, admin: Api
 ) -> None:
-    """One pass writes exactly the notices the rules call for (on PostgreSQL the licenses
-    are shared among lanes by id, so both lanes have some), each mailed one with its email;
-    a second pass writes nothing."""
+    """One pass writes exactly the notices R17 and R18 call for (on PostgreSQL the licenses
+    are shared among lanes by id, so both lanes have some), each with its email (D25); a
+    second pass writes nothing."""
     expected = licenses_in_span(admin)
     with app.app_context():
         assert notice_schedule.schedule(now=SCHEDULED_NOW) == len(expected)

@@ -11,7 +11,7 @@ SMTP_PORT ?= 8025
 RUN_DIR ?= instance
 export FLASK_APP := wsgi
 
-.PHONY: run cluster cluster-down test bench fuzz soak openapi-snapshot lint format clean
+.PHONY: run cluster cluster-down test bench bench-instructions fuzz soak openapi-snapshot lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,13 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	COMPARE=$(COMPARE) $(BIN)/python tests/benchmarks/bench_goals.py
+
+# Instructions per request of /healthz and each hot path, counted by valgrind's callgrind in
+# one process (PERFORMANCE.md): a figure the machine's load does not move, for changes too
+# small to tell from make bench's noise. valgrind from Debian's packages, installed when missing.
+bench-instructions: $(VENV)/.installed
+	@command -v valgrind >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq valgrind)
+	$(BIN)/python tests/benchmarks/bench_instructions.py
 
 # Long fuzzing with every schemathesis check (RELIABILITY.md): FUZZ_EXAMPLES generated requests
 # per operation (the suite's run: 5), FUZZ_SCENARIOS stateful walks of FUZZ_STEPS steps along

@@ -4,22 +4,26 @@
 
 `make bench`'s ratios move by several hundredths from one run to the next on two shared
 cores, so a change worth 3 % cannot be told from the noise there. An instruction count does
-not depend on what else the machine is doing: the same code, data and requests count the
-same instructions, within 0.1 % from run to run with the hash seed fixed (PERFORMANCE.md,
-round seven).
+not depend on what else the machine is doing: with the hash seed fixed, the same code,
+schema and requests count the same instructions from run to run, to within 0.01 %
+(PERFORMANCE.md, round seven).
 
 There is no server and no load: in one process the app is called as WSGI, the way gunicorn
 calls it, for each path's request (validate, certificate and entitlements cycling through a
 sample of licenses, as in `make bench`). The data is a schema of its own with a small demo
-data set (each statement is an index lookup, so the count does not depend on the table's
-size). Each path runs under callgrind twice, after the same warm-up: with no measured
-request, and with BENCH_REQUESTS of them; the difference, divided by BENCH_REQUESTS, is what
-one request costs. Only the app's process is counted: PostgreSQL's share, the kernel's and
-gunicorn's are not in it. It measures; it asserts nothing.
+data set: each statement is an index lookup, so the table's size does not change the count,
+but the data's values do (a schema made the same way at another time counted 0.5 % less:
+compare counts made on one schema). Each path runs under callgrind twice, after the same
+warm-up: with no measured request, and with BENCH_REQUESTS of them; the difference, divided
+by BENCH_REQUESTS, is what one request costs. Only the app's process is counted, and only its
+instructions in user space: the kernel's work for its system calls, the time it waits for
+PostgreSQL, PostgreSQL's own work and gunicorn's are not in it. It measures; it asserts
+nothing.
 """
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -36,8 +40,6 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.bench_hot_paths import URL, prepare, signing_key_env  # noqa: E402
-
 PATHS = ("healthz", "validate", "certificate", "entitlements")
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
 WARMUP = 50  # each statement prepared, each lazy import done, before the counted requests
@@ -45,7 +47,9 @@ LICENSES = 2000
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
 
-def environ(method: str, path: str, query: str = "", body: bytes = b"", **headers: str) -> dict:
+def wsgi_environ(
+    method: str, path: str, query: str = "", body: bytes = b"", **headers: str
+) -> dict:
     """A WSGI environ as gunicorn builds it for one request from 127.0.0.1."""
     env = {
         "REQUEST_METHOD": method,
@@ -70,39 +74,46 @@ def environ(method: str, path: str, query: str = "", body: bytes = b"", **header
     return env
 
 
-def requests(path: str, sample: dict[str, Any], count: int) -> list[dict]:
+def environs_of(path: str, sample: dict[str, Any], count: int) -> list[dict]:
     """`count` environs of `path`, cycling through the sample's licenses and customers."""
     licenses, customers, key = sample["licenses"], sample["customers"], sample["key"]
     made = []
     for n in range(count):
-        license = licenses[n % len(licenses)]
+        shop = licenses[n % len(licenses)]
         if path == "healthz":
-            made.append(environ("GET", "/healthz"))
+            made.append(wsgi_environ("GET", "/healthz"))
         elif path == "entitlements":
             query = (
                 f"customer_id={customers[n % len(customers)]}&department=technical_support"
-                f"&domain={license['domain']}"
+                f"&domain={shop['domain']}"
             )
-            made.append(environ("GET", "/v1/entitlements", query, AUTHORIZATION=f"Bearer {key}"))
+            made.append(
+                wsgi_environ("GET", "/v1/entitlements", query, AUTHORIZATION=f"Bearer {key}")
+            )
         else:
-            made.append(environ("POST", f"/v1/licenses/{path}", body=json.dumps(license).encode()))
+            body = json.dumps(shop).encode()
+            made.append(wsgi_environ("POST", f"/v1/licenses/{path}", body=body))
     return made
 
 
 def serve_requests(path: str, count: int, sample_file: str) -> None:
-    """The process callgrind counts: the app, WARMUP requests, then `count` more."""
+    """The process callgrind counts: the app, WARMUP requests, then `count` more. Every run
+    builds the same requests (as many as the longest run serves), so that building them is
+    not counted as serving them."""
     from licensing import create_app
     from licensing.settings import Settings
 
     sample = json.loads(Path(sample_file).read_text())
-    settings = Settings.from_env(os.environ)  # the signing key's setting included: see main
+    settings = Settings.from_env(os.environ)  # with the signing key `instructions` passes
     app = create_app(settings.replace(database_url=sample["url"], validate_rate_limit="off"))
+    gc.freeze()  # as gunicorn_config's post_worker_init does in each worker
     answered: dict[str, int] = {}
 
     def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
         answered[status] = answered.get(status, 0) + 1
 
-    for env in requests(path, sample, WARMUP) + requests(path, sample, count):
+    built = environs_of(path, sample, WARMUP + REQUESTS)
+    for env in built[: WARMUP + count]:
         body = app(env, start_response)
         b"".join(body)
         getattr(body, "close", lambda: None)()
@@ -112,6 +123,8 @@ def serve_requests(path: str, count: int, sample_file: str) -> None:
 
 def instructions(path: str, count: int, sample_file: str) -> int:
     """The instructions callgrind counted in a process that served `count` requests."""
+    from tests.benchmarks.bench_hot_paths import signing_key_env
+
     with tempfile.TemporaryDirectory() as folder:
         done = subprocess.run(
             [
@@ -141,6 +154,10 @@ def instructions(path: str, count: int, sample_file: str) -> int:
 def main() -> None:
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is needed: apt-get install valgrind")
+    if REQUESTS < 1:
+        sys.exit("BENCH_REQUESTS must be 1 or more")
+    from tests.benchmarks.bench_hot_paths import URL, prepare
+
     schema, url, licenses, extra = prepare(LICENSES)
     try:
         sample = {"url": url, "licenses": licenses, "customers": extra[:-1], "key": extra[-1]}

@@ -24,7 +24,6 @@ nothing.
 from __future__ import annotations
 
 import gc
-import io
 import json
 import os
 import re
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from werkzeug.test import EnvironBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -50,28 +50,16 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 def wsgi_environ(
     method: str, path: str, query: str = "", body: bytes = b"", **headers: str
 ) -> dict:
-    """A WSGI environ as gunicorn builds it for one request from 127.0.0.1."""
-    env = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
-    if body:
-        env["CONTENT_TYPE"] = "application/json"
-    env.update({f"HTTP_{name.upper()}": value for name, value in headers.items()})
-    return env
+    """A WSGI environ for one request from 127.0.0.1, as werkzeug's test client builds it."""
+    return EnvironBuilder(
+        path=path,
+        method=method,
+        query_string=query,
+        data=body,
+        content_type="application/json" if body else None,
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    ).get_environ()
 
 
 def environs_of(path: str, sample: dict[str, Any], count: int) -> list[dict]:
@@ -88,7 +76,7 @@ def environs_of(path: str, sample: dict[str, Any], count: int) -> list[dict]:
                 f"&domain={shop['domain']}"
             )
             made.append(
-                wsgi_environ("GET", "/v1/entitlements", query, AUTHORIZATION=f"Bearer {key}")
+                wsgi_environ("GET", "/v1/entitlements", query, Authorization=f"Bearer {key}")
             )
         else:
             body = json.dumps(shop).encode()

@@ -12,8 +12,8 @@ There is no server and no load: in one process the app is called as WSGI, the wa
 calls it, for each path's request (validate, certificate and entitlements cycling through a
 sample of licenses, as in `make bench`). The data is a schema of its own with a small demo
 data set: each statement is an index lookup, so the table's size does not change the count,
-but the data's values do (a schema made the same way at another time counted 0.5 % less:
-compare counts made on one schema). Each path runs under callgrind twice, after the same
+but the data's values do (schemas made the same way at different times counted up to 0.5 %
+apart: compare counts made on one schema). Each path runs under callgrind twice, after the same
 warm-up: with no measured request, and with BENCH_REQUESTS of them; the difference, divided
 by BENCH_REQUESTS, is what one request costs. Only the app's process is counted, and only its
 instructions in user space: the kernel's work for its system calls, the time it waits for

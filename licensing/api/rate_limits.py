@@ -29,6 +29,7 @@ from prometheus_client import Counter
 from werkzeug.exceptions import TooManyRequests
 
 from licensing.api.json_body import json_body
+from licensing.domain.license_keys import canonical_license_key
 
 OFF = "off"
 RETRY_STORE_AFTER = 5.0  # seconds without asking a store that just failed
@@ -114,6 +115,15 @@ def count_client() -> None:
         limit.hit("ip", request.remote_addr or "unknown")
 
 
+def counted_key(key: str) -> str:
+    """What a key's hits are counted under: the key as the lookup reads it (D6: case, spaces
+    and hyphens ignored, I/L/O as 1/1/0), so that no spelling of one key gets a count of its
+    own; text that is no key, as sent. Hashed: bounded whatever was sent, and no license key
+    is kept in the store."""
+    counted = canonical_license_key(key) or key.strip().upper()
+    return hashlib.sha256(counted.encode()).hexdigest()[:32]
+
+
 def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
     """Count the license key once the body has been decoded, before its fields are checked."""
 
@@ -123,8 +133,7 @@ def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
         body = json_body()
         key = body.get("key") if isinstance(body, dict) else None
         if limit is not None and isinstance(key, str):
-            # Hashed: a bounded key whatever was sent, and no license key kept in the store.
-            limit.hit("key", hashlib.sha256(key.strip().upper().encode()).hexdigest()[:32])
+            limit.hit("key", counted_key(key))
         return view(*args, **kwargs)
 
     return wrapper

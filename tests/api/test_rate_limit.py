@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from licensing import create_app
+from licensing.domain.license_keys import generate_license_key
 from licensing.settings import ConfigurationError, Settings
 from tests.conftest import dispose, settings_for
 from tests.factories import problem
@@ -45,6 +46,17 @@ def test_one_key_tried_from_many_addresses_is_limited_too(limited_app: Flask) ->
     for n in range(3):
         assert validate(limited_app, "SAME-KEY", f"10.1.0.{n}").status_code == 200
     problem(validate(limited_app, "same-key", "10.1.0.9"), 429, "RATE_LIMITED")
+
+
+def test_every_spelling_of_one_key_shares_its_count(limited_app: Flask) -> None:
+    """The lookup ignores case, spaces and hyphens and reads I/L/O as 1/1/0 (D6): so does
+    the count, or each spelling would be a fresh three tries at the same license."""
+    key = generate_license_key(lambda n: 1)  # every payload symbol "1"
+    spellings = [key, key.replace("-", ""), " ".join(key.replace("-", "")).lower()]
+    for n, spelling in enumerate(spellings):
+        assert validate(limited_app, spelling, f"10.2.0.{n}").status_code == 200
+    problem(validate(limited_app, key.replace("1", "I"), "10.2.0.9"), 429, "RATE_LIMITED")
+    assert validate(limited_app, generate_license_key(), "10.2.0.8").status_code == 200
 
 
 def test_off_disables_and_a_bad_rate_is_a_startup_error(tmp_path: Path) -> None:

@@ -90,6 +90,7 @@ def test_d22_unknown_keys_and_other_domains_get_no_certificate(
 ) -> None:
     assert ask(client, "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA") == {"valid": False, "code": "NOT_FOUND"}
     assert ask(client, "' OR 1=1 --") == {"valid": False, "code": "NOT_FOUND"}
+    assert ask(client, "K" * 101) == {"valid": False, "code": "NOT_FOUND"}
     assert ask(client, shop["key"], "elsewhere.example.com") == {
         "valid": False,
         "code": "DOMAIN_MISMATCH",

@@ -14,7 +14,7 @@ from licensing.domain.bans import BanReason
 from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.domain.periods import rfc3339_or_none
 from licensing.extensions import db
-from licensing.services.accounts import get_customer
+from licensing.services.accounts import get_customer, named_customer
 from licensing.services.transactions import commit
 
 
@@ -61,7 +61,7 @@ def set_ban(
     now: datetime,
 ) -> BanView:
     """R13: from now, until `ends_at` or until lifted (D11)."""
-    get_customer(customer_id)
+    named_customer(customer_id)
     if ends_at is not None and ends_at <= now:
         raise Invalid.field("ends_at", "A ban must end after it starts, and it starts now.")
     ban = Ban(

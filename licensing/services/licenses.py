@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from licensing.adapters.models import Customer, Edition, License, LicenseEvent, Partner
+from licensing.adapters.models import Edition, License, LicenseEvent, Partner
 from licensing.adapters.pagination import Page, paginate
-from licensing.domain.access import customer_in_sight
 from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Conflict, Invalid, NotFound
 from licensing.domain.license_keys import canonical_license_key, generate_license_key
@@ -20,7 +19,7 @@ from licensing.domain.notices import NoticeType
 from licensing.domain.periods import license_dates
 from licensing.extensions import db
 from licensing.services import notices
-from licensing.services.accounts import get_customer
+from licensing.services.accounts import get_customer, named_customer
 from licensing.services.catalog import ReleaseRef, newest_allowed_release
 from licensing.services.history import HistoryLine, history_lines
 from licensing.services.transactions import commit, flush
@@ -131,9 +130,7 @@ def add_license(
 def _check_references(new: NewLicense, *, partner_in_sight: int | None) -> None:
     """The customer, edition and partner named in the request must exist (422 naming each);
     a partner's key names only its own customers, any other is unknown to it (D26)."""
-    customer = db.session.get(Customer, new.customer_id)
-    if customer is None or not customer_in_sight(customer.partner_id, partner_id=partner_in_sight):
-        raise Invalid.field("customer_id", "There is no such customer.", code="CUSTOMER_NOT_FOUND")
+    named_customer(new.customer_id, partner_id=partner_in_sight)
     if db.session.get(Edition, new.edition) is None:
         raise Invalid.field("edition", "There is no such edition.", code="EDITION_NOT_FOUND")
     if new.channel is Channel.PARTNER:

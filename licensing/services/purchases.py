@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from licensing.adapters.models import Customer, Edition, License, Order
+from licensing.adapters.models import Edition, License, Order
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.domains import normalize_domain
 from licensing.domain.errors import Conflict, Invalid
@@ -15,6 +15,7 @@ from licensing.domain.notices import NoticeType
 from licensing.domain.orders import OrderKind, RefundReason, license_status, refund_instead_of_issue
 from licensing.extensions import db
 from licensing.services import notices
+from licensing.services.accounts import named_customer
 from licensing.services.licenses import (
     NewLicense,
     add_license,
@@ -37,9 +38,7 @@ def create_purchase_order(
 ) -> Order:
     """D7: an order for a new license at the edition's list price now (D2, D8)."""
     domain = normalize_domain(domain)
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        raise Invalid.field("customer_id", "There is no such customer.", code="CUSTOMER_NOT_FOUND")
+    customer = named_customer(customer_id)
     catalog = db.session.get(Edition, edition)
     if catalog is None:
         raise Invalid.field("edition", "There is no such edition.", code="EDITION_NOT_FOUND")

@@ -26,7 +26,7 @@ from licensing.domain.quotes import (
     valid_until,
 )
 from licensing.extensions import db
-from licensing.services.accounts import get_customer
+from licensing.services.accounts import named_customer
 from licensing.services.history import HistoryLine, history_lines
 from licensing.services.licenses import find_license
 from licensing.services.transactions import commit
@@ -79,7 +79,7 @@ def create_quote(
     license_key: str | None = None,
 ) -> Quote:
     """D12: a draft; the hourly rate is snapshotted from configuration now."""
-    get_customer(customer_id)
+    named_customer(customer_id)
     license = None
     if license_key is not None:
         license = find_license(license_key)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from licensing.adapters.models import Customer, License
+from licensing.adapters.models import License
 from licensing.adapters.models.licenses import TRANSFERRED
-from licensing.domain.errors import Conflict, Invalid
+from licensing.domain.errors import Conflict
 from licensing.domain.licenses import LIVE_STATUSES
-from licensing.extensions import db
+from licensing.services.accounts import named_customer
 from licensing.services.licenses import find_license, record_event
 from licensing.services.transactions import commit
 
@@ -22,8 +22,7 @@ def transfer_license(
     partner's to support (R3, R9). Owner-facing reads and the helpdesk follow the new owner
     from `now`; an entitlement asked for an earlier `at` still answers for the old one."""
     license = find_license(key, lock=True)
-    if db.session.get(Customer, customer_id) is None:
-        raise Invalid.field("customer_id", "There is no such customer.", code="CUSTOMER_NOT_FOUND")
+    named_customer(customer_id)
     if license.customer_id == customer_id:
         raise Conflict(
             f"The customer {customer_id} already owns this license.", code="ALREADY_OWNER"

@@ -271,6 +271,8 @@ def test_quote_for_a_license_must_be_the_customers(admin: Api, helpdesk: Api) ->
         json={"customer_id": other["id"], "license_key": license["key"], "lines": lines},
     )
     assert "license_key" in problem(response, 422, "VALIDATION_FAILED")["errors"]
+    unknown = helpdesk.post("/v1/quotes", json={"customer_id": 999999, "lines": lines})
+    assert "customer_id" in problem(unknown, 422, "CUSTOMER_NOT_FOUND")["errors"]
 
 
 def test_printable_page_behind_a_signed_expiring_link(

@@ -99,7 +99,7 @@ def refund_instead_of_renewal(
     paid_at: datetime,
     order_expires_at: datetime,
     expired: bool,
-    license_live: bool,
+    license_active: bool,
     quoted_updates_until: datetime,
     current_updates_until: datetime,
 ) -> RefundReason | None:
@@ -108,7 +108,7 @@ def refund_instead_of_renewal(
     quoted on has moved (another renewal was paid meanwhile), or D16 now forbids it."""
     if expired or paid_at > order_expires_at:
         return RefundReason.ORDER_EXPIRED
-    if not license_live:
+    if not license_active:
         return RefundReason.LICENSE_INACTIVE
     if current_updates_until != quoted_updates_until:
         return RefundReason.QUOTE_STALE

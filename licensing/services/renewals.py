@@ -13,7 +13,7 @@ from sqlalchemy import select
 from licensing.adapters.models import Customer, Edition, License, Order, Renewal
 from licensing.adapters.payments import PaymentGateway
 from licensing.domain.errors import Conflict
-from licensing.domain.licenses import LIVE_STATUSES
+from licensing.domain.licenses import LicenseStatus
 from licensing.domain.money import Money
 from licensing.domain.notices import NoticeType
 from licensing.domain.orders import OrderKind, RefundReason, payment_taken_back
@@ -35,9 +35,9 @@ from licensing.services.transactions import commit
 
 def _quote_for(license: License, at: datetime) -> tuple[RenewalQuote, Edition]:
     """D13: priced from the edition's list price now, whatever `at` is."""
-    if license.status not in LIVE_STATUSES:
+    if license.status != LicenseStatus.ACTIVE:  # revoked, or suspended by a dispute (D9)
         raise Conflict(
-            f"The license is {license.status}; only a live license can be renewed.",
+            f"The license is {license.status}; only an active license can be renewed.",
             code="LICENSE_INACTIVE",
         )
     edition = db.session.get(Edition, license.edition_code)
@@ -112,7 +112,7 @@ def apply_paid_renewal(order: Order, *, actor: str, now: datetime) -> RefundReas
         paid_at=order.paid_at,
         order_expires_at=order.expires_at,
         expired=order.expired_at is not None,
-        license_live=license.status in LIVE_STATUSES,
+        license_active=license.status == LicenseStatus.ACTIVE,
         quoted_updates_until=order.quoted_updates_until,
         current_updates_until=license.updates_until,
     )

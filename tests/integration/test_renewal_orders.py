@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import time_machine
 from flask.testing import FlaskClient
 
@@ -81,9 +82,12 @@ def test_d16_quote_too_early_is_409_with_the_earliest_instant(checkout: Api, adm
     assert body["earliest_renewal_at"] == "2025-02-28T10:00:00Z"
 
 
+@pytest.mark.parametrize("status", ["revoked", "suspended"])
 def test_quote_of_an_inactive_license_is_409_and_bad_at_is_422(
-    app, checkout: Api, admin: Api
+    app, checkout: Api, admin: Api, status: str
 ) -> None:
+    """Only an active license is renewed: a suspended one is under dispute (D9), as for an
+    upgrade."""
     from sqlalchemy import update
 
     from licensing.adapters.models import License
@@ -96,7 +100,7 @@ def test_quote_of_an_inactive_license_is_409_and_bad_at_is_422(
         "VALIDATION_FAILED",
     )
     with app.app_context():
-        db.session.execute(update(License).values(status="revoked"))
+        db.session.execute(update(License).values(status=status))
         db.session.commit()
     problem(checkout.get(f"/v1/licenses/{license['key']}/renewal-quote"), 409, "LICENSE_INACTIVE")
     problem(
@@ -163,6 +167,27 @@ def test_d8_renewal_paid_after_its_24_hours_is_refunded_not_repriced(
         ok(checkout.get(f"/v1/licenses/{license['key']}"))["updates_until"]
         == "2025-02-28T10:00:00Z"
     )
+    assert len(gateway.refunds) == 1
+
+
+def test_a_renewal_paid_once_its_license_is_suspended_is_refunded_not_applied(
+    app, client: FlaskClient, checkout: Api, admin: Api, gateway: FakeGateway
+) -> None:
+    from sqlalchemy import update
+
+    from licensing.adapters.models import License
+    from licensing.extensions import db
+
+    license = a_license(admin)
+    order = renew(checkout, license["key"], "2025-03-01T00:00:00Z")
+    with app.app_context():  # a dispute on the purchase opened meanwhile (D9)
+        db.session.execute(update(License).values(status="suspended"))
+        db.session.commit()
+    pay(client, order, "2025-03-01T01:00:00Z")
+    shown = ok(checkout.get(f"/v1/orders/{order['id']}"))
+    assert (shown["status"], shown["refund_reason"]) == ("refunded", "license_inactive")
+    after = ok(checkout.get(f"/v1/licenses/{license['key']}"))
+    assert (after["status"], after["updates_until"]) == ("suspended", "2025-02-28T10:00:00Z")
     assert len(gateway.refunds) == 1
 
 

@@ -127,6 +127,12 @@ def has_lapsed(status: QuoteStatus, valid_until: datetime | None, now: datetime)
     return status is QuoteStatus.SENT and valid_until is not None and now > valid_until
 
 
+def may_be_accepted_again(valid_until: datetime | None, now: datetime) -> bool:
+    """D12: an accepted quote whose order lapsed unpaid (or was cancelled, D20) may be accepted
+    again while it is valid, to the end of its 14 days (inclusive, D14); never after."""
+    return valid_until is not None and now <= valid_until
+
+
 def warranty_until(starts_at: datetime) -> datetime:
     """R16: one month of warranty from acceptance of all work or the move to our hosting."""
     return ensure_utc(starts_at) + WARRANTY

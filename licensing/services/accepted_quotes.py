@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from licensing.adapters.models import Customer, Order, Quote
 from licensing.adapters.payments import PaymentGateway
-from licensing.domain.errors import Invalid
+from licensing.domain.errors import Conflict, Invalid
 from licensing.domain.orders import (
     OrderKind,
     OrderStatus,
@@ -24,6 +24,7 @@ from licensing.domain.periods import rfc3339, rfc3339_or_none
 from licensing.domain.quotes import (
     CANCELLED_BY_REFUND,
     QuoteStatus,
+    may_be_accepted_again,
     warranty_ended_by_refund,
     warranty_until,
 )
@@ -37,10 +38,18 @@ def accept_quote(quote_id: int, *, gateway: PaymentGateway, actor: str, now: dat
     """The customer accepts: an order of kind `work` for the amount, paid like a purchase.
 
     An accepted quote whose order expired unpaid, or was cancelled (D20), may be accepted
-    again (a new order, the same price); otherwise acceptance follows the lifecycle.
+    again (a new order, the same price) until its validity ends (D12); otherwise acceptance
+    follows the lifecycle.
     """
     quote = quote_for_change(quote_id, now)
     if quote.status == QuoteStatus.ACCEPTED.value and _order_expired(quote):
+        if not may_be_accepted_again(quote.valid_until, now):
+            raise Conflict(
+                "The quote's order lapsed unpaid and its 14 days are over: it cannot be "
+                "accepted again.",
+                code="QUOTE_STATE",
+                extra={"current_state": quote.status},
+            )
         record_event(quote, "accepted_again", actor=actor, at=now, previous_order_id=quote.order_id)
     else:
         move_quote(quote, QuoteStatus.ACCEPTED, actor=actor, at=now)

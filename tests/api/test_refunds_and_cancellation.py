@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -389,7 +390,7 @@ def test_d20_a_cancelled_order_is_left_alone_by_expiry_and_its_quote_can_be_acce
     quote = created(
         helpdesk.post("/v1/quotes", json={"customer_id": customer["id"], "lines": [line]})
     )
-    ok(helpdesk.post(f"/v1/quotes/{quote['id']}/send"))
+    quote_sent = ok(helpdesk.post(f"/v1/quotes/{quote['id']}/send"))
     first = ok(checkout.post(f"/v1/quotes/{quote['id']}/accept"))["order_id"]
     assert ok(checkout.post(f"/v1/orders/{first}/cancel"))["status"] == "cancelled"
     second = ok(checkout.post(f"/v1/quotes/{quote['id']}/accept"))["order_id"]
@@ -398,3 +399,8 @@ def test_d20_a_cancelled_order_is_left_alone_by_expiry_and_its_quote_can_be_acce
         run = expire_orders(gateway=gateway, now=utcnow())
     assert run.expired == [second]
     assert ok(checkout.get(f"/v1/orders/{first}"))["status"] == "cancelled"
+    # D12: accepted again only while the quote is valid (the order expired long after it).
+    valid_until = datetime.fromisoformat(quote_sent["valid_until"].replace("Z", "+00:00"))
+    with time_machine.travel(valid_until + timedelta(seconds=1), tick=False):
+        late = problem(checkout.post(f"/v1/quotes/{quote['id']}/accept"), 409, "QUOTE_STATE")
+    assert late["current_state"] == "accepted"

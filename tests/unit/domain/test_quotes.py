@@ -107,3 +107,14 @@ def test_d12_d14_a_sent_quote_lapses_one_second_after_its_validity() -> None:
     assert has_lapsed(QuoteStatus.SENT, until, until + timedelta(seconds=1))
     assert not has_lapsed(QuoteStatus.DRAFT, None, until + timedelta(days=99))
     assert not has_lapsed(QuoteStatus.ACCEPTED, until, until + timedelta(days=1))
+
+
+def test_d12_d14_an_accepted_quote_whose_order_lapsed_is_accepted_again_only_while_valid() -> None:
+    from datetime import timedelta
+
+    from licensing.domain.quotes import may_be_accepted_again
+
+    until = valid_until(START)
+    assert may_be_accepted_again(until, until)
+    assert not may_be_accepted_again(until, until + timedelta(seconds=1))
+    assert not may_be_accepted_again(None, START)

@@ -208,21 +208,28 @@ class QuoteLines(MethodView):
 
 
 def _action(
-    name: str, step: Callable[..., object], doc: str, scopes: tuple[str, ...]
+    name: str,
+    step: Callable[..., object],
+    doc: str,
+    scopes: tuple[str, ...],
+    *,
+    opens_order: bool = False,
 ) -> type[MethodView]:
-    """POST /v1/quotes/{id}/<name>: one lifecycle step; 409 QUOTE_STATE when not allowed."""
+    """POST /v1/quotes/{id}/<name>: one lifecycle step; 409 QUOTE_STATE when not allowed.
+    A step that opens an order (accept) pays through Stripe and takes `Idempotency-Key`, as
+    every POST that creates something does: a retry replays the answer, never a second
+    order."""
 
-    class Action(MethodView):
-        @requires(*scopes)
-        @blp.response(200, QuoteSchema)
-        def post(self, quote_id: int) -> Any:
-            extra = {"gateway": payment_gateway()} if name == "accept" else {}
-            step(quote_id, actor=current_principal().actor, now=utcnow(), **extra)
-            return _shown(quote_id)
+    def post(self: MethodView, quote_id: int) -> Any:
+        extra = {"gateway": payment_gateway()} if opens_order else {}
+        step(quote_id, actor=current_principal().actor, now=utcnow(), **extra)
+        return _shown(quote_id)
 
-    Action.post.__doc__ = doc
-    Action.__name__ = f"Quote{name.capitalize()}"
-    return Action
+    post.__doc__ = doc
+    answered = blp.response(200, QuoteSchema)(post)
+    if opens_order:
+        answered = idempotent(answered)
+    return type(f"Quote{name.capitalize()}", (MethodView,), {"post": requires(*scopes)(answered)})
 
 
 blp.route("/quotes/<id:quote_id>/send")(
@@ -239,6 +246,7 @@ blp.route("/quotes/<id:quote_id>/accept")(
         accepted_quotes.accept_quote,
         "Accept it: an order of kind `work` is created and paid like a purchase.",
         (HELPDESK, CHECKOUT),
+        opens_order=True,
     )
 )
 blp.route("/quotes/<id:quote_id>/cancel")(

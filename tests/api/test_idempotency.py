@@ -114,6 +114,28 @@ def test_order_retry_with_the_key_makes_no_second_payment_intent(
     assert count(app, Order) == 1 and len(gateway.intents) == 1
 
 
+def test_accepting_a_quote_again_with_the_key_opens_no_second_order(
+    app: Flask, client: FlaskClient, checkout: Api, admin: Api, gateway: FakeGateway
+) -> None:
+    """Accepting opens a work order and its PaymentIntent: a retry replays the answer."""
+    helpdesk = Api(client, make_key(app, "helpdesk"))
+    line = {"category": "design", "description": "Logo", "hours": 1}
+    customer = new_customer(admin)
+    quote = created(
+        helpdesk.post("/v1/quotes", json={"customer_id": customer["id"], "lines": [line]})
+    )
+    ok(helpdesk.post(f"/v1/quotes/{quote['id']}/send"))
+    accept = f"/v1/quotes/{quote['id']}/accept"
+    bad = checkout.post(accept, headers={"Idempotency-Key": "has space"})
+    assert "Idempotency-Key" in problem(bad, 422, "VALIDATION_FAILED")["errors"]
+    first = checkout.post(accept, headers={"Idempotency-Key": "accept-1"})
+    again = checkout.post(accept, headers={"Idempotency-Key": "accept-1"})
+    assert ok(first)["status"] == "accepted"
+    assert again.get_data() == first.get_data()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count(app, Order) == 1 and len(gateway.intents) == 1
+
+
 def pay(client: FlaskClient, order: dict) -> None:
     event = stripe_event(
         "payment_intent.succeeded", intent(order["payment"]["payment_intent_id"], charge="ch_1")

@@ -23,8 +23,7 @@ NOT_A_ROW = {
     ("wrapper", "_apidoc"): "a view's notes for the OpenAPI document (flask-smorest)",
     ("error", "data"): "werkzeug's error carrying the problem's members",
     ("response", "status_code"): "the status of a lean_response, set as flask-smorest sets it",
-    ("Action", "__name__"): "a quote lifecycle view, made once per step",
-    ("Action.post", "__doc__"): "a quote lifecycle view, made once per step",
+    ("post", "__doc__"): "a quote lifecycle view, made once per step",
     ("app", "session_interface"): "the pages' cookie session, wired once (D24)",
     ("session", "permanent"): "a signed-in session's cookie lifetime (D24)",
 }

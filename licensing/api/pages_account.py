@@ -183,18 +183,19 @@ def certificate(customer_id: int, key: str) -> Any:
 @pages.get("/account/orders/<id:order_id>")
 @signed_in
 def order(customer_id: int, order_id: int) -> Any:
-    """An order's receipt; while it awaits its payment the page refreshes itself, and once a
-    renewal is paid it shows the license's new `updates_until`, while the license is still
-    the customer's (after a D21 transfer the receipt stays, the license's details do not)."""
+    """An order's receipt; while it awaits its payment the page refreshes itself. Once paid,
+    it shows what the order gave while the license is still the customer's: a purchase's
+    key, a renewal's new `updates_until`. After a D21 transfer the receipt stays, and the
+    license's details are the new owner's alone."""
     view = customer_account.owned_order(customer_id, order_id, now=utcnow())
-    updates_until = None
-    if view.status == "paid" and view.license_key and view.kind == OrderKind.RENEWAL:
-        still_owned = customer_account.license_if_owned(customer_id, view.license_key)
-        updates_until = still_owned.updates_until if still_owned else None
+    owned = None
+    if view.status == "paid" and view.license_key:
+        owned = customer_account.license_if_owned(customer_id, view.license_key)
     return render_template(
         "pages/order.html",
         order=view,
         needs_action=request.args.get("action") == "True",
-        updates_until=updates_until,
+        license_key=owned.key if owned and view.kind == OrderKind.PURCHASE else None,
+        updates_until=owned.updates_until if owned and view.kind == OrderKind.RENEWAL else None,
         **stripe_settings(),
     )

@@ -111,6 +111,7 @@ def bought(order_id: int) -> Any:
         order=order,
         money=format_decimal,
         needs_action=request.args.get("action") == "True",
+        license_key=order.license_key if order.kind == OrderKind.PURCHASE else None,
         updates_until=None,
         **stripe_settings(),
     )

@@ -9,7 +9,8 @@ from flask import Flask
 
 from tests.api.test_license_transfers import transfer
 from tests.api.test_pages import sign_in
-from tests.factories import Api, import_license, new_customer, ok
+from tests.api.test_refunds_and_cancellation import pay as pay_purchase
+from tests.factories import Api, created, import_license, new_customer, ok
 from tests.integration.test_renewal_orders import PURCHASED, pay, renew
 
 
@@ -36,3 +37,27 @@ def test_d21_a_paid_renewals_receipt_still_shows_after_the_license_is_transferre
     assert after.status_code == 200, after.text
     assert "data-updates-until" not in after.text  # the license's details are the buyer's now
     assert f"/account/licenses/{license['key']}" not in client.get("/account").text
+
+
+def test_d21_a_purchase_receipt_shows_the_key_only_while_the_license_is_the_customers(
+    app: Flask,
+    client: Any,
+    admin: Api,
+    checkout: Api,
+    gateway: Any,
+    smtp_server: Any,
+    mailer: Any,
+) -> None:
+    app.extensions["sign_in_limits"].window.storage.reset()
+    seller = new_customer(admin, email="first@example.com")
+    buyer = new_customer(admin, email="second@example.com")
+    body = {"kind": "purchase", "customer_id": seller["id"], "edition": "pro"}
+    order = created(checkout.post("/v1/orders", json={**body, "domain": "sold.example.com"}))
+    pay_purchase(client, order)
+    key = ok(checkout.get(f"/v1/orders/{order['id']}"))["license_key"]
+    sign_in(client, smtp_server, "first@example.com")
+    assert f'data-license-key="{key}"' in client.get(f"/account/orders/{order['id']}").text
+    ok(transfer(admin, key, buyer["id"]))
+    after = client.get(f"/account/orders/{order['id']}")
+    assert after.status_code == 200 and "Paid on" in after.text
+    assert key not in after.text  # the license is the buyer's now

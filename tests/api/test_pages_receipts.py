@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from tests.api.test_license_transfers import transfer
@@ -14,16 +15,16 @@ from tests.factories import Api, created, import_license, new_customer, ok
 from tests.integration.test_renewal_orders import PURCHASED, pay, renew
 
 
-def test_d21_a_paid_renewals_receipt_still_shows_after_the_license_is_transferred(
-    app: Flask,
-    client: Any,
-    admin: Api,
-    checkout: Api,
-    gateway: Any,
-    smtp_server: Any,
-    mailer: Any,
-) -> None:
+@pytest.fixture(autouse=True)
+def _receipts(app: Flask, gateway: Any, mailer: Any) -> None:
+    """Payments through the fake gateway, mail through the test server, and the sign-in
+    limits counted afresh for each test."""
     app.extensions["sign_in_limits"].window.storage.reset()
+
+
+def test_d21_a_paid_renewals_receipt_still_shows_after_the_license_is_transferred(
+    client: Any, admin: Api, checkout: Api, smtp_server: Any
+) -> None:
     seller = new_customer(admin, email="seller@example.com")
     buyer = new_customer(admin, email="buyer@example.com")
     license = import_license(admin, customer_id=seller["id"], purchased_at=PURCHASED)
@@ -40,15 +41,8 @@ def test_d21_a_paid_renewals_receipt_still_shows_after_the_license_is_transferre
 
 
 def test_d21_a_purchase_receipt_shows_the_key_only_while_the_license_is_the_customers(
-    app: Flask,
-    client: Any,
-    admin: Api,
-    checkout: Api,
-    gateway: Any,
-    smtp_server: Any,
-    mailer: Any,
+    client: Any, admin: Api, checkout: Api, smtp_server: Any
 ) -> None:
-    app.extensions["sign_in_limits"].window.storage.reset()
     seller = new_customer(admin, email="first@example.com")
     buyer = new_customer(admin, email="second@example.com")
     body = {"kind": "purchase", "customer_id": seller["id"], "edition": "pro"}

@@ -85,13 +85,25 @@ def quote(*, current_updates_until: datetime, list_price: int, at: datetime) -> 
     )
 
 
-def recomputed_updates_until(initial: datetime, paid_renewals: Iterable[datetime]) -> datetime:
-    """D9/D15: `updates_until` from the first term and the payment instants of the renewals
-    that stand (refunded ones left out), each applied by D15 in the order they were paid."""
+def renewed_terms(
+    initial: datetime, paid_renewals: Iterable[datetime]
+) -> list[tuple[datetime, datetime]]:
+    """D9/D15: the term each renewal that stands (refunded ones left out) extends, and where
+    it then ends, `(old, new)`, in the order they were paid: each applied by D15 to the end
+    the ones before it left, from the first term."""
+    terms = []
     current = initial
     for paid_at in sorted(paid_renewals):
-        current = extended_until(current, paid_at)
-    return current
+        extended = extended_until(current, paid_at)
+        terms.append((current, extended))
+        current = extended
+    return terms
+
+
+def recomputed_updates_until(initial: datetime, paid_renewals: Iterable[datetime]) -> datetime:
+    """D9/D15: `updates_until` from the first term and the renewals that stand."""
+    terms = renewed_terms(initial, paid_renewals)
+    return terms[-1][1] if terms else initial
 
 
 def refund_instead_of_renewal(

@@ -25,6 +25,7 @@ from licensing.domain.renewals import (
     quote,
     recomputed_updates_until,
     refund_instead_of_renewal,
+    renewed_terms,
 )
 from licensing.extensions import db
 from licensing.services import notices
@@ -159,7 +160,10 @@ def apply_paid_renewal(order: Order, *, actor: str, now: datetime) -> RefundReas
 
 def take_back_renewal(order: Order, *, actor: str, now: datetime) -> None:
     """D9: a refunded (or lost in dispute) renewal gives its year back; `updates_until` is
-    recomputed from the first term and the renewals that still stand, not subtracted."""
+    recomputed from the first term and the renewals that still stand, not subtracted. So are
+    the terms those renewals extend (their `old_`/`new_updates_until`), which the renewal
+    report counts (D18): a renewal paid after the one taken back now extends an earlier
+    term."""
     renewal = db.session.execute(
         select(Renewal).where(Renewal.order_id == order.id).with_for_update()
     ).scalar_one_or_none()
@@ -169,11 +173,17 @@ def take_back_renewal(order: Order, *, actor: str, now: datetime) -> None:
     license = db.session.get(License, renewal.license_id, with_for_update=True)
     assert license is not None
     standing = db.session.execute(
-        select(Renewal.paid_at).where(
-            Renewal.license_id == license.id, Renewal.refunded_at.is_(None)
-        )
+        select(Renewal)
+        .where(Renewal.license_id == license.id, Renewal.refunded_at.is_(None))
+        .order_by(Renewal.paid_at, Renewal.id)
+        .with_for_update()
     ).scalars()
-    new_until = recomputed_updates_until(license.initial_updates_until, standing)
+    renewals = list(standing)
+    paid = [kept.paid_at for kept in renewals]
+    terms = renewed_terms(license.initial_updates_until, paid)
+    for kept, (old, new) in zip(renewals, terms, strict=True):
+        kept.old_updates_until, kept.new_updates_until = old, new
+    new_until = recomputed_updates_until(license.initial_updates_until, paid)
     record_event(
         license,
         "renewal_taken_back",

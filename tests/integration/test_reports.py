@@ -300,3 +300,27 @@ def test_d18_a_term_renewed_after_the_window_counts_as_renewed_later_at_the_stan
         ("2025-04", "standard", 1, usd(9000)),
         ("2025-05", "standard", 1, usd(9000)),
     ]
+
+
+def test_d18_d9_once_a_renewal_is_refunded_the_one_paid_after_it_renews_the_earlier_term(
+    client: FlaskClient, admin: Api, checkout: Api, finance: Api, gateway: FakeGateway
+) -> None:
+    """A Pro term ends 2025-03-01. The first renewal (to 2026-03-01) is refunded after a
+    second one was paid in the first term's window (to 2027-03-01). Without the first, the
+    second renews the 2025-03 term, to 2026-03-01 (D9, D15): the report counts the 2025-03
+    term renewed, one term due in 2026-03, and none in 2027-03."""
+    customer = new_customer(admin)["id"]
+    key = import_license(admin, customer_id=customer, purchased_at="2024-03-01T00:00:00Z")["key"]
+    first = renew(client, checkout, key, "2025-02-15T00:01:00Z")
+    renew(client, checkout, key, "2025-03-15T00:01:00Z")
+    pi = first["payment"]["payment_intent_id"]
+    event = charge(pi, charge_id=f"ch_{pi}", amount=6000, refunded=6000)
+    body, headers = signed(stripe_event("charge.refunded", event))
+    assert client.post("/v1/stripe/webhook", data=body, headers=headers).status_code == 200
+    license = ok(admin.get(f"/v1/licenses/{key}"))
+    assert license["updates_until"] == "2026-03-01T00:00:00Z"
+    report = ok(finance.get("/v1/reports/renewals?from=2025-03&to=2027-03"))
+    rate = {row["month"]: row for row in report["renewal_rate"]}
+    assert (rate["2025-03"]["due"], rate["2025-03"]["renewed_preferential"]) == (1, 1)
+    assert (rate["2026-03"]["due"], rate["2026-03"]["not_renewed"]) == (1, 1)
+    assert rate["2027-03"]["due"] == 0

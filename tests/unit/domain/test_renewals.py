@@ -19,6 +19,7 @@ from licensing.domain.renewals import (
     quote,
     rate_at,
     recomputed_updates_until,
+    renewed_terms,
 )
 from tests.unit.domain.test_periods import instants
 
@@ -164,3 +165,19 @@ def test_prices_of_both_editions() -> None:
         == 3704
     )  # 3703.5
     assert datetime(2025, 1, 1, tzinfo=UTC) == at
+
+
+@settings(deadline=None)
+@given(initial=instants, payments=st.lists(seconds_after, max_size=5))
+def test_d9_d15_the_standing_renewals_terms_chain_from_the_first_term(initial, payments) -> None:
+    """Each renewal extends the term the ones paid before it left (D15), and the last one
+    ends where `updates_until` is recomputed to (D9)."""
+    paid = [initial + after for after in payments]
+    terms = renewed_terms(initial, paid)
+    ends = [initial] + [new for _, new in terms]
+    assert [old for old, _ in terms] == ends[:-1]
+    assert all(old < new for old, new in terms)
+    assert [new for _, new in terms] == [
+        extended_until(old, at) for (old, _), at in zip(terms, sorted(paid), strict=True)
+    ]
+    assert recomputed_updates_until(initial, paid) == ends[-1]

@@ -302,25 +302,72 @@ def test_d18_a_term_renewed_after_the_window_counts_as_renewed_later_at_the_stan
     ]
 
 
-def test_d18_d9_once_a_renewal_is_refunded_the_one_paid_after_it_renews_the_earlier_term(
-    client: FlaskClient, admin: Api, checkout: Api, finance: Api, gateway: FakeGateway
-) -> None:
+def renewed_then_first_refunded(
+    client: FlaskClient, admin: Api, checkout: Api
+) -> tuple[str, dict[str, Any]]:
     """A Pro term ends 2025-03-01. The first renewal (to 2026-03-01) is refunded after a
-    second one was paid in the first term's window (to 2027-03-01). Without the first, the
-    second renews the 2025-03 term, to 2026-03-01 (D9, D15): the report counts the 2025-03
-    term renewed, one term due in 2026-03, and none in 2027-03."""
+    second one was paid in the first term's window (to 2027-03-01); the license's key and the
+    second renewal's order."""
     customer = new_customer(admin)["id"]
     key = import_license(admin, customer_id=customer, purchased_at="2024-03-01T00:00:00Z")["key"]
     first = renew(client, checkout, key, "2025-02-15T00:01:00Z")
-    renew(client, checkout, key, "2025-03-15T00:01:00Z")
+    second = renew(client, checkout, key, "2025-03-15T00:01:00Z")
     pi = first["payment"]["payment_intent_id"]
     event = charge(pi, charge_id=f"ch_{pi}", amount=6000, refunded=6000)
     body, headers = signed(stripe_event("charge.refunded", event))
     assert client.post("/v1/stripe/webhook", data=body, headers=headers).status_code == 200
-    license = ok(admin.get(f"/v1/licenses/{key}"))
-    assert license["updates_until"] == "2026-03-01T00:00:00Z"
+    return key, second
+
+
+def due_by_month(finance: Api) -> dict[str, tuple[int, int, int]]:
+    """2025-03 to 2027-03: each month's terms due, renewed in the window, not renewed."""
     report = ok(finance.get("/v1/reports/renewals?from=2025-03&to=2027-03"))
-    rate = {row["month"]: row for row in report["renewal_rate"]}
-    assert (rate["2025-03"]["due"], rate["2025-03"]["renewed_preferential"]) == (1, 1)
-    assert (rate["2026-03"]["due"], rate["2026-03"]["not_renewed"]) == (1, 1)
-    assert rate["2027-03"]["due"] == 0
+    return {
+        row["month"]: (row["due"], row["renewed_preferential"], row["not_renewed"])
+        for row in report["renewal_rate"]
+    }
+
+
+def test_d18_d9_once_a_renewal_is_refunded_the_one_paid_after_it_renews_the_earlier_term(
+    client: FlaskClient, admin: Api, checkout: Api, finance: Api, gateway: FakeGateway
+) -> None:
+    """Without the first renewal, the second renews the 2025-03 term, to 2026-03-01 (D9,
+    D15): the report counts the 2025-03 term renewed, one term due in 2026-03, and none in
+    2027-03."""
+    key, _ = renewed_then_first_refunded(client, admin, checkout)
+    assert ok(admin.get(f"/v1/licenses/{key}"))["updates_until"] == "2026-03-01T00:00:00Z"
+    due = due_by_month(finance)
+    assert (due["2025-03"], due["2026-03"], due["2027-03"]) == ((1, 1, 0), (1, 0, 1), (0, 0, 0))
+
+
+def test_migration_0022_moves_the_terms_a_refund_left_behind(
+    app: Flask, client: FlaskClient, admin: Api, checkout: Api, finance: Api, gateway: FakeGateway
+) -> None:
+    """Before 0022 a refund left the second renewal on the term it was paid on (2026-03-01
+    to 2027-03-01), and the rollup counted that; the revision moves it and rebuilds."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import update
+
+    from licensing.adapters.models import Renewal
+    from licensing.extensions import db
+    from licensing.services.report_rollup import rebuild
+
+    _, second = renewed_then_first_refunded(client, admin, checkout)
+    right = due_by_month(finance)
+    with app.app_context():
+        db.session.execute(
+            update(Renewal)
+            .where(Renewal.order_id == second["id"])
+            .values(
+                old_updates_until=z("2026-03-01T00:00:00Z"),
+                new_updates_until=z("2027-03-01T00:00:00Z"),
+            )
+        )
+        rebuild(db.session.connection())
+        db.session.commit()
+    stale = due_by_month(finance)
+    assert (stale["2025-03"], stale["2027-03"]) == ((1, 0, 1), (1, 0, 1))  # as it was
+    with app.app_context():
+        downgrade(revision="0021")
+        upgrade()
+    assert due_by_month(finance) == right

@@ -10,6 +10,8 @@ Revises: 0021
 Create Date: 2026-11-29
 """
 
+import itertools
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,32 +30,33 @@ def upgrade():
     conn = op.get_bind()
     renewals, licenses = Renewal.__table__, License.__table__
     taken_back = sa.select(renewals.c.license_id).where(renewals.c.refunded_at.is_not(None))
-    moved = 0
-    for license_id, initial in conn.execute(
-        sa.select(licenses.c.id, licenses.c.initial_updates_until)
-        .where(licenses.c.id.in_(taken_back))
-        .order_by(licenses.c.id)
-    ):
-        standing = conn.execute(
-            sa.select(
-                renewals.c.id,
-                renewals.c.paid_at,
-                renewals.c.old_updates_until,
-                renewals.c.new_updates_until,
-            )
-            .where(renewals.c.license_id == license_id, renewals.c.refunded_at.is_(None))
-            .order_by(renewals.c.paid_at, renewals.c.id)
-        ).all()
-        terms = renewed_terms(initial, [row.paid_at for row in standing])
-        for row, (old, new) in zip(standing, terms, strict=True):
+    standing = conn.execute(
+        sa.select(
+            licenses.c.initial_updates_until,
+            renewals.c.id,
+            renewals.c.license_id,
+            renewals.c.paid_at,
+            renewals.c.old_updates_until,
+            renewals.c.new_updates_until,
+        )
+        .join(licenses, licenses.c.id == renewals.c.license_id)
+        .where(renewals.c.license_id.in_(taken_back), renewals.c.refunded_at.is_(None))
+        .order_by(renewals.c.license_id, renewals.c.paid_at, renewals.c.id)
+    ).all()
+    moved = []
+    for _, rows in itertools.groupby(standing, key=lambda row: row.license_id):
+        kept = list(rows)
+        terms = renewed_terms(kept[0].initial_updates_until, [row.paid_at for row in kept])
+        for row, (old, new) in zip(kept, terms, strict=True):
             if (row.old_updates_until, row.new_updates_until) != (old, new):
-                conn.execute(
-                    renewals.update()
-                    .where(renewals.c.id == row.id)
-                    .values(old_updates_until=old, new_updates_until=new)
-                )
-                moved += 1
+                moved.append({"renewal_id": row.id, "old": old, "new": new})
     if moved:
+        conn.execute(
+            renewals.update()
+            .where(renewals.c.id == sa.bindparam("renewal_id"))
+            .values(old_updates_until=sa.bindparam("old"), new_updates_until=sa.bindparam("new")),
+            moved,
+        )
         rebuild(conn)
 
 

@@ -164,14 +164,25 @@ def take_back_renewal(order: Order, *, actor: str, now: datetime) -> None:
     the terms those renewals extend (their `old_`/`new_updates_until`), which the renewal
     report counts (D18): a renewal paid after the one taken back now extends an earlier
     term."""
-    renewal = db.session.execute(
-        select(Renewal).where(Renewal.order_id == order.id).with_for_update()
+    license_id = db.session.execute(
+        select(Renewal.license_id).where(Renewal.order_id == order.id)
     ).scalar_one_or_none()
-    if renewal is None or renewal.refunded_at is not None:
+    if license_id is None:
+        return
+    # The license first, then its renewals: the order every path that changes a license's
+    # renewals locks in (a payment locks the license before it adds one), so that two
+    # refunds of one license's renewals queue on the license instead of deadlocking.
+    license = db.session.get(License, license_id, with_for_update=True)
+    assert license is not None
+    renewal = db.session.execute(
+        select(Renewal)
+        .where(Renewal.order_id == order.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if renewal.refunded_at is not None:
         return
     renewal.refunded_at = now
-    license = db.session.get(License, renewal.license_id, with_for_update=True)
-    assert license is not None
     standing = db.session.execute(
         select(Renewal)
         .where(Renewal.license_id == license.id, Renewal.refunded_at.is_(None))

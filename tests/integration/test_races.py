@@ -10,6 +10,7 @@ from typing import TypeVar
 import pytest
 import time_machine
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from licensing.adapters.models import License, LicenseEvent, Order, OrderEvent, Renewal
@@ -17,7 +18,7 @@ from licensing.clock import utcnow
 from licensing.extensions import db
 from licensing.services import licenses, orders
 from tests.factories import Api, import_license, make_key, new_customer
-from tests.fakes import FakeGateway, intent, signed, stripe_event
+from tests.fakes import FakeGateway, charge, intent, signed, stripe_event
 
 T = TypeVar("T")
 
@@ -219,6 +220,41 @@ def test_d16_two_renewals_of_one_license_paid_at_once_never_lose_a_year(
         ).scalar_one()
         assert renewed.updates_until.isoformat() == "2028-01-10T00:00:00+00:00"  # one year more
         assert db.session.execute(select(func.count()).select_from(Renewal)).scalar_one() == 1
+
+
+def test_d9_two_renewals_of_one_license_refunded_at_once_both_give_their_year_back(
+    client: FlaskClient, app: Flask, admin: Api, checkout: Api, gateway: FakeGateway
+) -> None:
+    """Each refund locks the license before its renewals, as payments do: the two queue on
+    the license (they deadlocked when one locked its renewal first) and both years go."""
+    from tests.integration.test_reports import renew
+
+    customer = new_customer(admin)["id"]
+    key = import_license(admin, customer_id=customer, purchased_at="2024-03-01T00:00:00Z")["key"]
+    renewed = [
+        renew(client, checkout, key, paid)
+        for paid in ("2025-02-15T00:01:00Z", "2025-03-15T00:01:00Z")
+    ]
+    events = [
+        signed(
+            stripe_event(
+                "charge.refunded",
+                charge(pi, charge_id=f"ch_{pi}", amount=6000, refunded=6000),
+            )
+        )
+        for pi in (o["payment"]["payment_intent_id"] for o in renewed)
+    ]
+
+    def refund(n: int) -> int:
+        body, headers = events[n]
+        return app.test_client().post("/v1/stripe/webhook", data=body, headers=headers).status_code
+
+    assert _concurrently(2, refund) == [200, 200]
+    license = Api(app.test_client(), admin.key).get(f"/v1/licenses/{key}").get_json()
+    assert license["updates_until"] == "2025-03-01T00:00:00Z"  # the first term's end again
+    with app.app_context():
+        standing = select(func.count()).where(Renewal.refunded_at.is_(None))
+        assert db.session.execute(standing.select_from(Renewal)).scalar_one() == 0
 
 
 def test_a_quote_accepted_twice_at_once_makes_one_order(

@@ -32,6 +32,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
@@ -162,8 +163,14 @@ def aggregate(conn: Connection, license_ids: Any = None, order_ids: Any = None) 
 
 
 def rebuild(conn: Connection) -> None:
-    """The whole rollup again from the facts (the migration's backfill, bulk loads)."""
+    """The whole rollup again from the facts (the migrations' backfills, bulk loads), in the
+    caller's transaction. On PostgreSQL the table is locked against writers first, readers
+    going on with the old rows: a change committing meanwhile would add a row the DELETE did
+    not see, and the INSERT would then add it again. Writers wait for the commit and add
+    their difference to the rebuilt rows. On SQLite the DELETE's write lock does the same."""
     table = ReportMonth.__table__
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE"))
     conn.execute(delete(table))
     columns = ["figure", "month", "edition", "detail", "n1", "n2", "n3"]
     dialect = conn.dialect.name

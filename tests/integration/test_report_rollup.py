@@ -4,10 +4,12 @@ through the API at random instants, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
+import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
@@ -16,8 +18,8 @@ from hypothesis import strategies as st
 
 from licensing.extensions import db
 from licensing.services import report_rollup
-from tests.factories import Api, make_key, new_customer, ok
-from tests.fakes import FakeGateway
+from tests.factories import Api, created, make_key, new_customer, ok
+from tests.fakes import FakeGateway, intent, signed, stripe_event
 from tests.integration.test_revenue_report import lose_dispute, pay, refund, work
 
 _domains = count()  # the database is not reset between examples
@@ -119,3 +121,51 @@ def test_d18_rebuild_gives_the_rollup_kept_by_each_transaction(
         db.session.rollback()
     assert kept == rebuilt
     assert {figure for figure, *_ in kept} == {"orders", "renewals", "terms"}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_d18_a_payment_during_a_rebuild_waits_for_it_and_is_counted_once(
+    app: Flask,
+    admin: Api,
+    checkout: Api,
+    gateway: FakeGateway,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rebuild (a migration's, a bulk load's) while the service takes payments: the first
+    order of its month adds a rollup row the rebuild's DELETE never saw. Without the lock its
+    INSERT then met that row (a unique violation); with it, the payment waits for the
+    rebuild's commit and adds its difference to the rebuilt rows."""
+    customer = new_customer(admin)["id"]
+    body = {"kind": "purchase", "customer_id": customer, "edition": "pro", "domain": "r.example"}
+    placed = created(checkout.post("/v1/orders", json=body))
+    pi = placed["payment"]["payment_intent_id"]
+    event = signed(stripe_event("payment_intent.succeeded", intent(pi, charge=f"ch_{pi}")))
+    answered: list[int] = []
+
+    def pay() -> None:
+        response = app.test_client().post("/v1/stripe/webhook", data=event[0], headers=event[1])
+        answered.append(response.status_code)
+
+    payment = threading.Thread(target=pay)
+    orders_by_month = report_rollup.orders_by_month
+    rebuilding = threading.current_thread()
+
+    def paid_meanwhile(dialect: str, order_ids: Any = None) -> Any:
+        """Between the rebuild's DELETE and its last INSERT, the payment is made (the
+        payment's own rollup reads this too, in its thread)."""
+        if threading.current_thread() is rebuilding:
+            payment.start()
+            payment.join(1.0)  # it waits for the rebuild (or, unlocked, commits at once)
+        return orders_by_month(dialect, order_ids)
+
+    monkeypatch.setattr(report_rollup, "orders_by_month", paid_meanwhile)
+    with app.app_context(), db.engine.begin() as conn:
+        report_rollup.rebuild(conn)
+        assert payment.is_alive()  # still waiting, until this commits
+    payment.join(30)
+    assert answered == [200]
+    monkeypatch.undo()
+    with app.app_context():
+        conn = db.session.connection()
+        assert report_rollup.stored(conn) == report_rollup.aggregate(conn)
+        db.session.rollback()

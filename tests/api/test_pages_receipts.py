@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from tests.api.test_license_transfers import transfer
-from tests.api.test_pages import sign_in
+from tests.api.test_pages import csrf, sign_in
 from tests.api.test_refunds_and_cancellation import pay as pay_purchase
 from tests.factories import Api, created, import_license, new_customer, ok
 from tests.integration.test_renewal_orders import PURCHASED, pay, renew
@@ -55,3 +55,26 @@ def test_d21_a_purchase_receipt_shows_the_key_only_while_the_license_is_the_cust
     after = client.get(f"/account/orders/{order['id']}")
     assert after.status_code == 200 and "Paid on" in after.text
     assert key not in after.text  # the license is the buyer's now
+
+
+def test_d21_the_page_of_an_order_bought_in_this_browser_shows_the_key_only_while_owned(
+    client: Any, admin: Api
+) -> None:
+    """The buying browser keeps its order page (no account needed), not the license."""
+    form = {
+        "csrf_token": csrf(client, "/buy?edition=pro"),
+        "edition": "pro",
+        "email": "buyer@example.com",
+        "name": "Buyer",
+        "domain": "bought-here.example.com",
+        "card": "card_ok",
+    }
+    location = client.post("/buy", data=form).headers["Location"]
+    order_id = int(location.split("/buy/orders/")[1].split("?")[0])
+    pay_purchase(client, ok(admin.get(f"/v1/orders/{order_id}")))
+    key = ok(admin.get(f"/v1/orders/{order_id}"))["license_key"]
+    assert f'data-license-key="{key}"' in client.get(location).text
+    ok(transfer(admin, key, new_customer(admin, email="next@example.com")["id"]))
+    after = client.get(location)
+    assert after.status_code == 200 and "Paid on" in after.text
+    assert key not in after.text

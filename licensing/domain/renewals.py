@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from licensing.domain.errors import Conflict
+from licensing.domain.licenses import LicenseStatus
 from licensing.domain.money import percent_of
 from licensing.domain.orders import RefundReason
 from licensing.domain.periods import add_years, ensure_utc, preferential_until, updates_until
@@ -62,6 +63,16 @@ class RenewalQuote:
     new_updates_until: datetime
 
 
+def ensure_renewable(status: LicenseStatus) -> None:
+    """Only an active license is renewed, as only an active one is upgraded (D19): a revoked
+    one is over, a suspended one is under dispute (D9). 409 LICENSE_INACTIVE."""
+    if status is not LicenseStatus.ACTIVE:
+        raise Conflict(
+            f"The license is {status.value}; only an active license can be renewed.",
+            code="LICENSE_INACTIVE",
+        )
+
+
 def quote(*, current_updates_until: datetime, list_price: int, at: datetime) -> RenewalQuote:
     """R18, D13-D16: the rate at `at`, its price from the current list price (rounded half-up
     once, D1), and the new `updates_until`; 409 RENEWAL_TOO_EARLY where D16 forbids it."""
@@ -111,7 +122,7 @@ def refund_instead_of_renewal(
     paid_at: datetime,
     order_expires_at: datetime,
     expired: bool,
-    license_active: bool,
+    license_status: LicenseStatus,
     quoted_updates_until: datetime,
     current_updates_until: datetime,
 ) -> RefundReason | None:
@@ -120,7 +131,7 @@ def refund_instead_of_renewal(
     quoted on has moved (another renewal was paid meanwhile), or D16 now forbids it."""
     if expired or paid_at > order_expires_at:
         return RefundReason.ORDER_EXPIRED
-    if not license_active:
+    if license_status is not LicenseStatus.ACTIVE:  # see ensure_renewable
         return RefundReason.LICENSE_INACTIVE
     if current_updates_until != quoted_updates_until:
         return RefundReason.QUOTE_STALE

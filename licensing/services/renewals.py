@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from licensing.adapters.models import Customer, Edition, License, Order, Renewal
 from licensing.adapters.payments import PaymentGateway
-from licensing.domain.errors import Conflict
 from licensing.domain.licenses import LicenseStatus
 from licensing.domain.money import Money
 from licensing.domain.notices import NoticeType
@@ -21,6 +20,7 @@ from licensing.domain.periods import rfc3339
 from licensing.domain.renewals import (
     RenewalQuote,
     RenewalRate,
+    ensure_renewable,
     extended_until,
     quote,
     recomputed_updates_until,
@@ -36,11 +36,7 @@ from licensing.services.transactions import commit
 
 def _quote_for(license: License, at: datetime) -> tuple[RenewalQuote, Edition]:
     """D13: priced from the edition's list price now, whatever `at` is."""
-    if license.status != LicenseStatus.ACTIVE:  # revoked, or suspended by a dispute (D9)
-        raise Conflict(
-            f"The license is {license.status}; only an active license can be renewed.",
-            code="LICENSE_INACTIVE",
-        )
+    ensure_renewable(LicenseStatus(license.status))
     edition = db.session.get(Edition, license.edition_code)
     assert edition is not None
     offer = quote(
@@ -113,7 +109,7 @@ def apply_paid_renewal(order: Order, *, actor: str, now: datetime) -> RefundReas
         paid_at=order.paid_at,
         order_expires_at=order.expires_at,
         expired=order.expired_at is not None,
-        license_active=license.status == LicenseStatus.ACTIVE,
+        license_status=LicenseStatus(license.status),
         quoted_updates_until=order.quoted_updates_until,
         current_updates_until=license.updates_until,
     )

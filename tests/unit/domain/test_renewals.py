@@ -10,15 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from licensing.domain.errors import Conflict
+from licensing.domain.licenses import LicenseStatus
 from licensing.domain.money import percent_of
+from licensing.domain.orders import RefundReason
 from licensing.domain.periods import add_years, license_dates, preferential_until
 from licensing.domain.renewals import (
     RenewalRate,
     earliest_renewal,
+    ensure_renewable,
     extended_until,
     quote,
     rate_at,
     recomputed_updates_until,
+    refund_instead_of_renewal,
     renewed_terms,
 )
 from tests.unit.domain.test_periods import instants
@@ -181,3 +185,26 @@ def test_d9_d15_the_standing_renewals_terms_chain_from_the_first_term(initial, p
         extended_until(old, at) for (old, _), at in zip(terms, sorted(paid), strict=True)
     ]
     assert recomputed_updates_until(initial, paid) == ends[-1]
+
+
+@pytest.mark.parametrize("status", list(LicenseStatus))
+def test_d9_only_an_active_license_is_renewed_asked_or_paid(status: LicenseStatus) -> None:
+    """A suspended license is under dispute (D9), a revoked one is over: no renewal is sold
+    for either, and one paid meanwhile goes back as LICENSE_INACTIVE."""
+    term_end = z("2026-03-01T00:00:00Z")
+    paid = {
+        "paid_at": term_end,
+        "order_expires_at": term_end + timedelta(hours=1),
+        "expired": False,
+        "license_status": status,
+        "quoted_updates_until": term_end,
+        "current_updates_until": term_end,
+    }
+    if status is LicenseStatus.ACTIVE:
+        ensure_renewable(status)
+        assert refund_instead_of_renewal(**paid) is None
+    else:
+        with pytest.raises(Conflict) as refused:
+            ensure_renewable(status)
+        assert refused.value.code == "LICENSE_INACTIVE"
+        assert refund_instead_of_renewal(**paid) is RefundReason.LICENSE_INACTIVE

@@ -188,14 +188,10 @@ def order(customer_id: int, order_id: int) -> Any:
     key, a renewal's new `updates_until`. After a D21 transfer the receipt stays, and the
     license's details are the new owner's alone."""
     view = customer_account.owned_order(customer_id, order_id, now=utcnow())
-    owned = None
-    if view.status == "paid" and view.license_key:
-        owned = customer_account.license_if_owned(customer_id, view.license_key)
     return render_template(
         "pages/order.html",
         order=view,
+        gave=customer_account.what_the_order_gave(view),
         needs_action=request.args.get("action") == "True",
-        license_key=owned.key if owned and view.kind == OrderKind.PURCHASE else None,
-        updates_until=owned.updates_until if owned and view.kind == OrderKind.RENEWAL else None,
         **stripe_settings(),
     )

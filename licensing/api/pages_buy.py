@@ -17,10 +17,9 @@ from licensing.domain.errors import Conflict, NotFound, PaymentFailed
 from licensing.domain.money import format_decimal
 from licensing.domain.orders import OrderKind
 from licensing.services import accounts, catalog, order_kinds
-from licensing.services.customer_account import license_if_owned
+from licensing.services.customer_account import what_the_order_gave
 from licensing.services.licenses import ensure_domain_free
 from licensing.services.order_kinds import show_order
-from licensing.services.orders import OrderView
 from licensing.services.sign_in import page_actor
 
 pages = PageBlueprint("buy_pages", __name__)
@@ -101,15 +100,6 @@ def _buy(edition: str, *, email: str, name: str, domain: str, card: str) -> Any:
     return redirect(url_for(".bought", order_id=order.id, action=status == "requires_action"))
 
 
-def _key_while_owned(order: OrderView) -> str | None:
-    """A purchase's key, while its buyer still owns the license (after a D21 transfer it is
-    the new owner's; this browser keeps the order, not the license)."""
-    if order.kind != OrderKind.PURCHASE or order.license_key is None:
-        return None
-    owned = license_if_owned(order.customer_id, order.license_key)
-    return owned.key if owned else None
-
-
 @pages.get("/buy/orders/<id:order_id>")
 @public
 def bought(order_id: int) -> Any:
@@ -122,7 +112,6 @@ def bought(order_id: int) -> Any:
         order=order,
         money=format_decimal,
         needs_action=request.args.get("action") == "True",
-        license_key=_key_while_owned(order),
-        updates_until=None,
+        gave=what_the_order_gave(order),
         **stripe_settings(),
     )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from licensing.adapters.models import Customer, License, Order, Quote
 from licensing.domain.errors import Conflict, NotFound
+from licensing.domain.orders import OrderKind, OrderStatus
 from licensing.domain.quotes import QuoteStatus
 from licensing.extensions import db
 from licensing.services.licenses import LicenseSummary, find_license, license_summary
@@ -88,6 +89,29 @@ def license_if_owned(customer_id: int, key: str) -> LicenseSummary | None:
     """The license by its key while it is the customer's; None once transferred (D21)."""
     license = find_license(key)
     return license_summary(license) if license.customer_id == customer_id else None
+
+
+@dataclass(frozen=True)
+class OrderGave:
+    """What a paid order gave, on its receipt: a purchase's key, a renewal's new end."""
+
+    license_key: str | None = None
+    updates_until: datetime | None = None
+
+
+def what_the_order_gave(order: OrderView) -> OrderGave:
+    """A paid order's license details while its customer still owns the license; nothing
+    once it was transferred (D21): the receipt stays the buyer's, the license does not."""
+    owned = None
+    if order.status == OrderStatus.PAID and order.license_key:
+        owned = license_if_owned(order.customer_id, order.license_key)
+    if owned is None:
+        return OrderGave()
+    if order.kind == OrderKind.PURCHASE:
+        return OrderGave(license_key=owned.key)
+    if order.kind == OrderKind.RENEWAL:
+        return OrderGave(updates_until=owned.updates_until)
+    return OrderGave()
 
 
 def owned_order(customer_id: int, order_id: int, *, now: datetime) -> OrderView:

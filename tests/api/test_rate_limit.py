@@ -48,7 +48,7 @@ def test_one_key_tried_from_many_addresses_is_limited_too(limited_app: Flask) ->
     problem(validate(limited_app, "same-key", "10.1.0.9"), 429, "RATE_LIMITED")
 
 
-def test_every_spelling_of_one_key_shares_its_count(limited_app: Flask) -> None:
+def test_d6_every_spelling_of_one_key_shares_its_count(limited_app: Flask) -> None:
     """The lookup ignores case, spaces and hyphens and reads I/L/O as 1/1/0 (D6): so does
     the count, or each spelling would be a fresh three tries at the same license."""
     key = generate_license_key(lambda n: 1)  # every payload symbol "1"

@@ -170,7 +170,7 @@ def test_d8_renewal_paid_after_its_24_hours_is_refunded_not_repriced(
     assert len(gateway.refunds) == 1
 
 
-def test_a_renewal_paid_once_its_license_is_suspended_is_refunded_not_applied(
+def test_d9_a_renewal_paid_once_its_license_is_suspended_is_refunded_not_applied(
     app, client: FlaskClient, checkout: Api, admin: Api, gateway: FakeGateway
 ) -> None:
     from sqlalchemy import update

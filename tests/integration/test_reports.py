@@ -340,7 +340,7 @@ def test_d18_d9_once_a_renewal_is_refunded_the_one_paid_after_it_renews_the_earl
     assert (due["2025-03"], due["2026-03"], due["2027-03"]) == ((1, 1, 0), (1, 0, 1), (0, 0, 0))
 
 
-def test_migration_0022_moves_the_terms_a_refund_left_behind(
+def test_d18_migration_0022_moves_the_terms_a_refund_left_behind(
     app: Flask, client: FlaskClient, admin: Api, checkout: Api, finance: Api, gateway: FakeGateway
 ) -> None:
     """Before 0022 a refund left the second renewal on the term it was paid on (2026-03-01
